@@ -1,0 +1,217 @@
+"""Argument checking and normalisation shared by fastconv.ops and fastconv.reference.
+
+Everything a kernel trusts is established here, in Python, before any nogil code runs:
+dtypes, ranks, matching shapes, positive strides, sane padding, non-empty outputs.
+Errors name the argument and the offending shape or value.
+"""
+import numbers
+import operator
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+POOL_MODES = ("max", "min", "avg")
+
+
+def as_float_array(name, value):
+    """Return `value` as an ndarray of float32 or float64, or raise TypeError."""
+    if value is None:
+        raise TypeError(f"{name} must be a float32 or float64 array, got None")
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a float32 or float64 array, got {type(value).__name__}")
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be a float32 or float64 array: {exc}") from None
+    if arr.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must be a float32 or float64 array, got dtype {arr.dtype}")
+    return arr
+
+
+def check_ndim(name, arr, ndim, layout):
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D {layout}, got shape {arr.shape}")
+
+
+def conv_inputs(x, w, b=None):
+    """x (N, H, W, C), w (KH, KW, C_in, C_out) and optional b (C_out,) as float arrays."""
+    x = as_float_array("x", x)
+    w = as_float_array("w", w)
+    check_ndim("x", x, 4, "(N, H, W, C)")
+    check_ndim("w", w, 4, "(KH, KW, C_in, C_out)")
+    if b is not None:
+        b = as_float_array("b", b)
+        if b.shape != (w.shape[3],):
+            raise ValueError(f"b must have shape ({w.shape[3]},) to match w {w.shape}, "
+                             f"got {b.shape}")
+    return x, w, b
+
+
+def conv1d_inputs(x, w):
+    return as_float_array("x", x), as_float_array("w", w)
+
+
+def pool_inputs(x, pool_size, strides, padding, mode):
+    """x (N, H, W, C) as a float array and the validated pooling geometry."""
+    x = as_float_array("x", x)
+    check_ndim("x", x, 4, "(N, H, W, C)")
+    return x, Pool2DGeometry(x.shape, pool_size, strides, padding, mode)
+
+
+def check_dy(dy, expected_shape):
+    """dy as a float array of exactly the forward output's shape."""
+    dy = as_float_array("dy", dy)
+    if dy.shape != tuple(expected_shape):
+        raise ValueError(f"dy must have the output's shape {tuple(expected_shape)}, "
+                         f"got {dy.shape}")
+    return dy
+
+
+def compute_dtype(*arrays):
+    """The wider float dtype of the arrays (mixed float32/float64 is computed in float64)."""
+    return np.result_type(*[a.dtype for a in arrays if a is not None])
+
+
+def as_int(name, value):
+    """An int from a Python/NumPy integer; TypeError for bool, float, str, None."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    return operator.index(value)
+
+
+def int_pair(name, value, minimum=1):
+    """Normalise an int or a pair of ints to a tuple (a, b), each >= minimum."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+        pair = (as_int(name, value[0]), as_int(name, value[1]))
+    else:
+        try:
+            v = as_int(name, value)
+        except TypeError:
+            raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}") from None
+        pair = (v, v)
+    if min(pair) < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return pair
+
+
+def same_padding(size, k, stride):
+    """Keras/TensorFlow "same": output ceil(size/stride), extra padding goes after."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + k - size, 0)
+    return total // 2, total - total // 2
+
+
+def resolve_padding(name, padding, in_hw, k_hw, s_hw, max_pad_hw):
+    """Padding as ((top, bottom), (left, right)).
+
+    Accepts "valid", "same", an int, a pair (symmetric per dimension) or a pair of
+    pairs. Each side may be at most max_pad_hw[d]: beyond that, whole output rows
+    would see nothing but padding, which is never what a caller meant.
+    """
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            return (0, 0), (0, 0)
+        if mode == "same":
+            return tuple(same_padding(i, k, s) for i, k, s in zip(in_hw, k_hw, s_hw))
+        raise ValueError(f"{name} must be 'valid', 'same', an int or a pair, got {padding!r}")
+    if isinstance(padding, (tuple, list)) and len(padding) == 2 and all(
+            isinstance(p, (tuple, list)) for p in padding):
+        pads = tuple(int_pair(name, p, minimum=0) for p in padding)
+    else:
+        pads = tuple((p, p) for p in int_pair(name, padding, minimum=0))
+    for d, (before, after) in enumerate(pads):
+        if max(before, after) > max_pad_hw[d]:
+            raise ValueError(
+                f"{name} {padding!r} is too large for a window of size {k_hw[d]} "
+                f"(at most {max_pad_hw[d]} per side along {'HW'[d]})")
+    return pads
+
+
+def out_size(name, size, pad, k, stride, axis):
+    padded = size + pad[0] + pad[1]
+    if padded < k:
+        raise ValueError(
+            f"{name} size {k} along {axis} is larger than the padded input ({size} + "
+            f"{pad[0]} + {pad[1]} = {padded})")
+    return (padded - k) // stride + 1
+
+
+class Conv2DGeometry:
+    """Validated shapes of one conv2d call: input, kernel, strides, padding, output."""
+
+    def __init__(self, x_shape, w_shape, strides, padding):
+        n, h, w, c = x_shape
+        kh, kw, c_in, c_out = w_shape
+        if c_in != c:
+            raise ValueError(
+                f"w has {c_in} input channels (shape {w_shape}) but x has {c} (shape {x_shape})")
+        if min(h, w, c, kh, kw, c_out) == 0:
+            raise ValueError(f"zero-size dimension: x {x_shape}, w {w_shape}")
+        self.n, self.h, self.w, self.c = n, h, w, c
+        self.kh, self.kw, self.k = kh, kw, c_out
+        self.strides = int_pair("strides", strides)
+        self.padding = resolve_padding("padding", padding, (h, w), (kh, kw), self.strides,
+                                       (kh - 1, kw - 1))
+        self.oh = out_size("kernel", h, self.padding[0], kh, self.strides[0], "H")
+        self.ow = out_size("kernel", w, self.padding[1], kw, self.strides[1], "W")
+
+    @property
+    def out_shape(self):
+        return (self.n, self.oh, self.ow, self.k)
+
+
+class Pool2DGeometry:
+    """Validated shapes of one pool2d call."""
+
+    def __init__(self, x_shape, pool_size, strides, padding, mode):
+        if mode not in POOL_MODES:
+            raise ValueError(f"mode must be one of {POOL_MODES}, got {mode!r}")
+        n, h, w, c = x_shape
+        if min(h, w, c) == 0:
+            raise ValueError(f"zero-size dimension: x {x_shape}")
+        self.n, self.h, self.w, self.c = n, h, w, c
+        self.mode = mode
+        self.pool = int_pair("pool_size", pool_size)
+        self.strides = self.pool if strides is None else int_pair("strides", strides)
+        # PyTorch's rule: padding at most half the window, so every window holds a real
+        # pixel ("same" always satisfies it).
+        self.padding = resolve_padding("padding", padding, (h, w), self.pool, self.strides,
+                                       (self.pool[0] // 2, self.pool[1] // 2))
+        self.oh = out_size("pool_size", h, self.padding[0], self.pool[0], self.strides[0], "H")
+        self.ow = out_size("pool_size", w, self.padding[1], self.pool[1], self.strides[1], "W")
+
+    @property
+    def out_shape(self):
+        return (self.n, self.oh, self.ow, self.c)
+
+
+def conv1d_as_2d(x_shape, w_shape, strides, padding):
+    """Map a conv1d call (N, L, C) x (K, C, O) to conv2d arguments on (N, 1, L, C).
+
+    Returns (strides2d, padding2d). padding "causal" pads K-1 on the left (Keras).
+    """
+    if len(x_shape) != 3:
+        raise ValueError(f"x must be 3-D (N, L, C), got shape {x_shape}")
+    if len(w_shape) != 3:
+        raise ValueError(f"w must be 3-D (K, C_in, C_out), got shape {w_shape}")
+    stride = as_int("strides", strides[0] if isinstance(strides, (tuple, list)) and
+                    len(strides) == 1 else strides)
+    if stride < 1:
+        raise ValueError(f"strides must be >= 1, got {strides!r}")
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "causal":
+            return (1, stride), ((0, 0), (w_shape[0] - 1, 0))
+        if mode not in ("valid", "same"):
+            raise ValueError(
+                f"padding must be 'valid', 'same', 'causal' or an int, got {padding!r}")
+        return (1, stride), ((0, 0), same_padding(x_shape[1], w_shape[0], stride)
+                             if mode == "same" else (0, 0))
+    if isinstance(padding, (tuple, list)):
+        before, after = int_pair("padding", padding, minimum=0)
+    else:
+        before = after = int_pair("padding", padding, minimum=0)[0]
+    return (1, stride), ((0, 0), (before, after))

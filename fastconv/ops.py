@@ -1,0 +1,106 @@
+"""fastconv's kernel API: validate and normalise arguments, then call the compiled kernels.
+
+Same functions and signatures as fastconv.reference. Everything the nogil kernels
+trust (dtypes, shapes, C-contiguity, sizes) is established here. Mixed float32/float64
+inputs are computed, and returned, in float64. Any memory layout is accepted
+(Fortran order, slices, negative strides, read-only): inputs are copied to
+C-contiguous arrays of the compute dtype when they are not already.
+"""
+import numpy as np
+
+from fastconv._args import (Conv2DGeometry, as_float_array, check_dy, check_ndim,
+                            compute_dtype, conv1d_as_2d, conv1d_inputs, conv_inputs,
+                            pool_inputs)
+from fastconv._kernels import _conv, _pool
+from fastconv.config import get_num_threads
+
+__all__ = ["conv2d", "conv2d_backward", "pool2d", "pool2d_backward",
+           "conv1d", "conv1d_backward"]
+
+POOL_MODE_CODES = {"max": 0, "min": 1, "avg": 2}
+
+
+def _c(a, dtype):
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def conv2d(x, w, b=None, strides=1, padding="valid"):
+    """2-D cross-correlation of x (N, H, W, C) with w (KH, KW, C, K), plus bias b (K,).
+
+    strides: int or (sh, sw). padding: "valid", "same" (Keras), an int, a pair, or
+    ((top, bottom), (left, right)). Returns y (N, OH, OW, K).
+    """
+    x, w, b = conv_inputs(x, w, b)
+    g = Conv2DGeometry(x.shape, w.shape, strides, padding)
+    dtype = compute_dtype(x, w, b)
+    y = np.empty(g.out_shape, dtype=dtype)
+    if y.size:
+        _conv.conv2d_forward(_c(x, dtype), _c(w, dtype), None if b is None else _c(b, dtype),
+                             y, g.strides, g.padding, get_num_threads())
+    return y
+
+
+def conv2d_backward(dy, x, w, strides=1, padding="valid"):
+    """Gradients of conv2d for the upstream gradient dy (N, OH, OW, K): (dx, dw, db)."""
+    x, w, _ = conv_inputs(x, w)
+    g = Conv2DGeometry(x.shape, w.shape, strides, padding)
+    dy = check_dy(dy, g.out_shape)
+    dtype = compute_dtype(x, w, dy)
+    dx = np.zeros(x.shape, dtype=dtype)
+    dw = np.zeros(w.shape, dtype=dtype)
+    db = np.zeros(g.k, dtype=dtype)
+    if dy.size:
+        dy = _c(dy, dtype)
+        nthreads = get_num_threads()
+        _conv.conv2d_backward_data(dy, _c(w, dtype), dx, g.strides, g.padding, nthreads)
+        _conv.conv2d_backward_weights(dy, _c(x, dtype), dw, db, g.strides, g.padding, nthreads)
+    return dx, dw, db
+
+
+def pool2d(x, pool_size=2, strides=None, padding="valid", mode="max"):
+    """Max, min or average pooling of x (N, H, W, C); strides default to pool_size.
+
+    Average pooling divides by the number of real (non-padding) pixels in each window.
+    """
+    x, g = pool_inputs(x, pool_size, strides, padding, mode)
+    y = np.empty(g.out_shape, dtype=x.dtype)
+    if y.size:
+        _pool.pool2d_forward(_c(x, x.dtype), y, g.pool, g.strides, g.padding,
+                             POOL_MODE_CODES[mode], get_num_threads())
+    return y
+
+
+def pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid", mode="max"):
+    """Gradient of pool2d with respect to x.
+
+    Max/min send each window's gradient to its first extreme in row-major order
+    (the first NaN, if the window holds one), as PyTorch does.
+    """
+    x, g = pool_inputs(x, pool_size, strides, padding, mode)
+    dy = check_dy(dy, g.out_shape)
+    dtype = compute_dtype(x, dy)
+    dx = np.zeros(x.shape, dtype=dtype)
+    if dy.size:
+        _pool.pool2d_backward(_c(dy, dtype), _c(x, dtype), dx, g.pool, g.strides, g.padding,
+                              POOL_MODE_CODES[mode], get_num_threads())
+    return dx
+
+
+def conv1d(x, w, b=None, strides=1, padding="valid"):
+    """1-D cross-correlation of x (N, L, C) with w (K, C, O): y (N, L_out, O).
+
+    padding: "valid", "same", "causal" (K-1 zeros on the left, Keras), an int or a pair.
+    """
+    x, w = conv1d_inputs(x, w)
+    s2, p2 = conv1d_as_2d(x.shape, w.shape, strides, padding)
+    return conv2d(x[:, None], w[None], b, s2, p2)[:, 0]
+
+
+def conv1d_backward(dy, x, w, strides=1, padding="valid"):
+    """Gradients of conv1d: (dx (N, L, C), dw (K, C, O), db (O,))."""
+    x, w = conv1d_inputs(x, w)
+    s2, p2 = conv1d_as_2d(x.shape, w.shape, strides, padding)
+    dy = as_float_array("dy", dy)
+    check_ndim("dy", dy, 3, "(N, L_out, C_out)")
+    dx, dw, db = conv2d_backward(dy[:, None], x[:, None], w[None], s2, p2)
+    return dx[:, 0], dw[0], db

@@ -1,0 +1,140 @@
+"""The NumPy baseline: fastconv's kernel API in plain NumPy, written for clarity.
+
+Same functions and signatures as fastconv.ops. It is the test oracle and the
+benchmark baseline, so it favours obvious correctness over speed: convolution
+is a sum over kernel taps of (strided slice) @ (weight slice), pooling works on
+sliding-window views. Layouts: x (N, H, W, C), w (KH, KW, C_in, C_out).
+"""
+import numpy as np
+
+from fastconv._args import (Conv2DGeometry, Pool2DGeometry, as_float_array, check_dy,
+                            check_ndim, compute_dtype, conv1d_as_2d, conv1d_inputs,
+                            conv_inputs, pool_inputs)
+
+__all__ = ["conv2d", "conv2d_backward", "pool2d", "pool2d_backward",
+           "conv1d", "conv1d_backward"]
+
+
+def _pad(x, padding, value=0.0):
+    (pt, pb), (pl, pr) = padding
+    return np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=value)
+
+
+def _tap(xp, r, s, g, stride_h, stride_w):
+    """The input pixels that kernel tap (r, s) meets, one per output pixel: (N, OH, OW, C)."""
+    return xp[:, r:r + stride_h * (g.oh - 1) + 1:stride_h, s:s + stride_w * (g.ow - 1) + 1:stride_w, :]
+
+
+def conv2d(x, w, b=None, strides=1, padding="valid"):
+    """2-D cross-correlation of x (N, H, W, C) with w (KH, KW, C, K), plus bias b (K,)."""
+    x, w, b = conv_inputs(x, w, b)
+    g = Conv2DGeometry(x.shape, w.shape, strides, padding)
+    dtype = compute_dtype(x, w, b)
+    xp = _pad(x.astype(dtype, copy=False), g.padding)
+    y = np.zeros(g.out_shape, dtype=dtype)
+    for r in range(g.kh):
+        for s in range(g.kw):
+            y += _tap(xp, r, s, g, *g.strides) @ w[r, s].astype(dtype, copy=False)
+    if b is not None:
+        y += b.astype(dtype, copy=False)
+    return y
+
+
+def conv2d_backward(dy, x, w, strides=1, padding="valid"):
+    """Gradients of conv2d: returns (dx, dw, db) for the upstream gradient dy (N, OH, OW, K)."""
+    x, w, _ = conv_inputs(x, w)
+    g = Conv2DGeometry(x.shape, w.shape, strides, padding)
+    dy = check_dy(dy, g.out_shape)
+    dtype = compute_dtype(x, w, dy)
+    xp = _pad(x.astype(dtype, copy=False), g.padding)
+    dy = dy.astype(dtype, copy=False)
+    w = w.astype(dtype, copy=False)
+    dxp = np.zeros_like(xp)
+    dw = np.zeros(w.shape, dtype=dtype)
+    for r in range(g.kh):
+        for s in range(g.kw):
+            _tap(dxp, r, s, g, *g.strides)[...] += dy @ w[r, s].T
+            dw[r, s] = np.tensordot(_tap(xp, r, s, g, *g.strides), dy, axes=([0, 1, 2], [0, 1, 2]))
+    (pt, _), (pl, _) = g.padding
+    dx = dxp[:, pt:pt + g.h, pl:pl + g.w, :]
+    db = dy.sum(axis=(0, 1, 2))
+    return np.ascontiguousarray(dx), dw, db
+
+
+def _windows(xp, g):
+    """Sliding windows of the padded input: (N, OH, OW, C, PH, PW)."""
+    win = np.lib.stride_tricks.sliding_window_view(xp, g.pool, axis=(1, 2))
+    sh, sw = g.strides
+    return win[:, ::sh, ::sw][:, :g.oh, :g.ow]
+
+
+def _pool_fill(mode, dtype):
+    """Padding value that never wins: -inf for max, +inf for min, 0 for avg."""
+    return {"max": -np.inf, "min": np.inf, "avg": 0.0}[mode]
+
+
+def _avg_counts(g, dtype):
+    """Number of real (non-padding) pixels in each window: (1, OH, OW, 1)."""
+    ones = _pad(np.ones((1, g.h, g.w, 1), dtype=dtype), g.padding)
+    return _windows(ones, g).sum(axis=(-2, -1))
+
+
+def pool2d(x, pool_size=2, strides=None, padding="valid", mode="max"):
+    """Max, min or average pooling of x (N, H, W, C); strides default to pool_size.
+
+    Average pooling divides by the number of real pixels in the window (Keras).
+    """
+    x, g = pool_inputs(x, pool_size, strides, padding, mode)
+    win = _windows(_pad(x, g.padding, _pool_fill(mode, x.dtype)), g)
+    if mode == "max":
+        return win.max(axis=(-2, -1))
+    if mode == "min":
+        return win.min(axis=(-2, -1))
+    return win.sum(axis=(-2, -1)) / _avg_counts(g, x.dtype)
+
+
+def pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid", mode="max"):
+    """Gradient of pool2d with respect to x.
+
+    Max/min send each window's gradient to its first extreme in row-major order
+    (the first NaN if the window holds one), as PyTorch does.
+    """
+    x, g = pool_inputs(x, pool_size, strides, padding, mode)
+    dy = check_dy(dy, g.out_shape)
+    dtype = compute_dtype(x, dy)
+    dy = dy.astype(dtype, copy=False)
+    (pt, _), (pl, _) = g.padding
+    ph, pw = g.pool
+    sh, sw = g.strides
+    dxp = np.zeros((g.n, g.h + sum(g.padding[0]), g.w + sum(g.padding[1]), g.c), dtype=dtype)
+    if mode == "avg":
+        share = dy / _avg_counts(g, dtype)
+        for r in range(ph):
+            for s in range(pw):
+                dxp[:, r:r + sh * (g.oh - 1) + 1:sh, s:s + sw * (g.ow - 1) + 1:sw, :] += share
+    else:
+        win = _windows(_pad(x.astype(dtype, copy=False), g.padding, _pool_fill(mode, dtype)), g)
+        flat = win.reshape(win.shape[:4] + (ph * pw,))
+        pick = np.argmax(flat, axis=-1) if mode == "max" else np.argmin(flat, axis=-1)
+        n, oh, ow, c = np.indices(pick.shape, sparse=True)
+        rows = oh * sh + pick // pw
+        cols = ow * sw + pick % pw
+        np.add.at(dxp, (n, rows, cols, c), dy)
+    return np.ascontiguousarray(dxp[:, pt:pt + g.h, pl:pl + g.w, :])
+
+
+def conv1d(x, w, b=None, strides=1, padding="valid"):
+    """1-D cross-correlation of x (N, L, C) with w (K, C, O); padding may be "causal"."""
+    x, w = conv1d_inputs(x, w)
+    s2, p2 = conv1d_as_2d(x.shape, w.shape, strides, padding)
+    return conv2d(x[:, None], w[None], b, s2, p2)[:, 0]
+
+
+def conv1d_backward(dy, x, w, strides=1, padding="valid"):
+    """Gradients of conv1d: (dx (N, L, C), dw (K, C, O), db (O,))."""
+    x, w = conv1d_inputs(x, w)
+    s2, p2 = conv1d_as_2d(x.shape, w.shape, strides, padding)
+    dy = as_float_array("dy", dy)
+    check_ndim("dy", dy, 3, "(N, L_out, C_out)")
+    dx, dw, db = conv2d_backward(dy[:, None], x[:, None], w[None], s2, p2)
+    return dx[:, 0], dw[0], db
