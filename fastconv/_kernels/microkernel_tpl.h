@@ -1,0 +1,61 @@
+/* One register-blocked micro-kernel, instantiated per ISA and dtype by microkernels.h.
+ *
+ * Contract: ct[i][j] = sum over run < nruns, p < kc of
+ *                      a[off[i] + run*a_run + p*a_ps] * b[run*b_run + p*NR + j]
+ * for i < MR, j < NR = NV*LANES; ct is overwritten.
+ * - A is read in place (straight from an NHWC image: no im2col), one pointer per row,
+ *   so the caller chooses any MR rows by their offsets (rows past the tile's end repeat
+ *   a valid row: nothing is ever read out of bounds).
+ * - B is packed by the caller: NR-wide rows, 64-byte aligned, b_run a multiple of NR.
+ * - ct is 64-byte aligned, MR*NR elements, row-major.
+ * The MR x NV accumulators stay in vector registers (24 zmm for AVX-512 float32 12x32).
+ *
+ * Parameters (macros): UKR_NAME, UKR_T, UKR_VBYTES, UKR_MR, UKR_NV, UKR_TARGET.
+ */
+#define UKR_LANES ((int)(UKR_VBYTES / sizeof(UKR_T)))
+#define UKR_NR (UKR_NV * UKR_LANES)
+
+typedef UKR_T FC_CAT(UKR_NAME, _vec) __attribute__((vector_size(UKR_VBYTES)));
+
+UKR_TARGET static void UKR_NAME(long nruns, long kc, const UKR_T *a, const long *off,
+                                long a_run, long a_ps, const UKR_T *b, long b_run,
+                                UKR_T *ct)
+{
+    typedef FC_CAT(UKR_NAME, _vec) vec;
+    vec c[UKR_MR][UKR_NV];
+    const UKR_T *ai[UKR_MR];
+#pragma GCC unroll 16
+    for (int i = 0; i < UKR_MR; i++) {
+        ai[i] = a + off[i];
+#pragma GCC unroll 4
+        for (int v = 0; v < UKR_NV; v++) c[i][v] = (vec){0};
+    }
+    for (long run = 0; run < nruns; run++) {
+        const UKR_T *br = b + run * b_run;
+        long ap = run * a_run;
+        for (long p = 0; p < kc; p++, ap += a_ps, br += UKR_NR) {
+            vec bv[UKR_NV];
+#pragma GCC unroll 4
+            for (int v = 0; v < UKR_NV; v++) bv[v] = *(const vec *)(br + v * UKR_LANES);
+#pragma GCC unroll 16
+            for (int i = 0; i < UKR_MR; i++) {
+                UKR_T s = ai[i][ap];
+#pragma GCC unroll 4
+                for (int v = 0; v < UKR_NV; v++) c[i][v] += s * bv[v];
+            }
+        }
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < UKR_MR; i++)
+#pragma GCC unroll 4
+        for (int v = 0; v < UKR_NV; v++) *(vec *)(ct + i * UKR_NR + v * UKR_LANES) = c[i][v];
+}
+
+#undef UKR_LANES
+#undef UKR_NR
+#undef UKR_NAME
+#undef UKR_T
+#undef UKR_VBYTES
+#undef UKR_MR
+#undef UKR_NV
+#undef UKR_TARGET

@@ -1,0 +1,85 @@
+"""Where data sets are cached, SHA-256 checks, and writes that never leave half a file.
+
+The cache is `$FASTCONV_DATA` or else `~/.cache/fastconv/`, one sub-folder per data set.
+Every file is written under a temporary name in its final folder and renamed into place
+with `os.replace`, so a reader sees either no file or the whole file, even if the
+process is killed mid-download.
+"""
+import contextlib
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+DATA_HOME_ENV_VAR = "FASTCONV_DATA"
+
+# Large enough that hashing and copying are not dominated by Python call overhead.
+CHUNK_BYTES = 1 << 20
+
+
+class HashMismatchError(ValueError):
+    """A file's SHA-256 is not the one expected: the file must not be used."""
+
+    def __init__(self, name, expected, actual):
+        super().__init__(f"{name}: SHA-256 mismatch: expected {expected}, got {actual}")
+        self.name = name
+        self.expected = expected
+        self.actual = actual
+
+
+def data_home():
+    """The root of fastconv's data cache: `$FASTCONV_DATA` if set, else ~/.cache/fastconv."""
+    configured = os.environ.get(DATA_HOME_ENV_VAR)
+    if configured:
+        return Path(configured).expanduser()
+    return Path.home() / ".cache" / "fastconv"
+
+
+def sha256_of_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK_BYTES), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_sha256(path, expected):
+    """Raise HashMismatchError, naming `path` and both hashes, unless the file matches."""
+    actual = sha256_of_file(path)
+    if actual != expected:
+        raise HashMismatchError(str(path), expected, actual)
+
+
+@contextlib.contextmanager
+def atomic_write(dest):
+    """Yield a binary file that becomes `dest` only if the `with` block succeeds.
+
+    On an exception the temporary file is removed and `dest` (new or old) is untouched.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())  # the data is on disk before the name points at it
+        os.replace(tmp_name, dest)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+
+
+def store_verified(dest, chunks, expected_sha256, source_name):
+    """Write the byte chunks to `dest` atomically if their SHA-256 is the expected one.
+
+    On a mismatch nothing is written and HashMismatchError names `source_name`.
+    """
+    digest = hashlib.sha256()
+    with atomic_write(dest) as f:
+        for chunk in chunks:
+            digest.update(chunk)
+            f.write(chunk)
+        if digest.hexdigest() != expected_sha256:
+            raise HashMismatchError(source_name, expected_sha256, digest.hexdigest())
