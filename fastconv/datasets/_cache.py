@@ -8,7 +8,7 @@ process is killed mid-download.
 import contextlib
 import hashlib
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 DATA_HOME_ENV_VAR = "FASTCONV_DATA"
@@ -58,16 +58,17 @@ def atomic_write(dest):
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    # Same folder, so os.replace is a rename; a random name, so concurrent writers of the
+    # same file never share a temporary file.
+    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(8)}.part")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:  # "x": fail rather than reuse an existing file
             yield f
             f.flush()
             os.fsync(f.fileno())  # the data is on disk before the name points at it
-        os.replace(tmp_name, dest)
+        os.replace(tmp, dest)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
+        tmp.unlink(missing_ok=True)
         raise
 
 
