@@ -1,13 +1,8 @@
-"""Whether this build has OpenMP, and what its runtime reports. Compiles without OpenMP."""
+"""Whether this build has OpenMP (setup.py defines FASTCONV_HAVE_OPENMP after probing)."""
 
 cdef extern from *:
     """
-    #if FASTCONV_HAVE_OPENMP
-    
-    static int fc_omp_enabled(void) { return 1; }
-    #else
-    static int fc_omp_enabled(void) { return 0; }
-    #endif
+    static int fc_omp_enabled(void) { return FASTCONV_HAVE_OPENMP; }
     """
     int fc_omp_enabled()
 
@@ -15,5 +10,3 @@ cdef extern from *:
 def openmp_enabled():
     """True when the kernels were compiled with OpenMP."""
     return bool(fc_omp_enabled())
-
-

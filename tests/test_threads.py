@@ -1,0 +1,68 @@
+"""Thread count control, and bitwise-identical results for any thread count."""
+import numpy as np
+import pytest
+
+import fastconv
+from fastconv import config
+from kernel_cases import random_array, variant  # noqa: F401  (variant is a fixture)
+
+
+@pytest.fixture
+def restore_threads():
+    saved = config._requested_threads
+    yield
+    config._requested_threads = saved
+
+
+def run_all_kernels():
+    rng = np.random.default_rng(0)
+    x = random_array(rng, (9, 13, 12, 5), np.float32)
+    w = random_array(rng, (3, 3, 5, 33), np.float32)
+    b = random_array(rng, 33, np.float32)
+    y = fastconv.conv2d(x, w, b, 1, "same")
+    dy = random_array(rng, y.shape, np.float32)
+    outs = [y, *fastconv.conv2d_backward(dy, x, w, 1, "same")]
+    # Overlapping windows (stride < pool) take the image-partitioned backward path.
+    for mode in ["max", "avg"]:
+        for pool, stride in [(2, None), (3, 1)]:
+            p = fastconv.pool2d(y, pool, stride, "valid", mode)
+            outs += [p, fastconv.pool2d_backward(p, y, pool, stride, "valid", mode)]
+    return outs
+
+
+def test_results_are_bitwise_identical_for_1_2_and_3_threads(variant, restore_threads):
+    results = {}
+    for n in (1, 2, 3):
+        fastconv.set_num_threads(n)
+        results[n] = run_all_kernels()
+    for n in (2, 3):
+        for a, b in zip(results[1], results[n]):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_set_and_get_num_threads(restore_threads):
+    fastconv.set_num_threads(3)
+    assert fastconv.get_num_threads() == (3 if config._openmp_helpers.openmp_enabled() else 1)
+
+
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (-2, ValueError), (10**6, ValueError),
+                                        (2.0, TypeError), ("2", TypeError), (None, TypeError),
+                                        (True, TypeError)])
+def test_set_num_threads_rejects_bad_values(bad, error, restore_threads):
+    with pytest.raises(error, match="thread|integer"):
+        fastconv.set_num_threads(bad)
+
+
+def test_omp_num_threads_is_the_default(monkeypatch, restore_threads):
+    config._requested_threads = None
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    if config._openmp_helpers.openmp_enabled():
+        assert fastconv.get_num_threads() == 3
+
+
+def test_show_config_reports_openmp_threads_and_variant(capsys):
+    fastconv.show_config()
+    out = capsys.readouterr().out
+    assert fastconv.__version__ in out
+    assert "OpenMP" in out and "threads" in out
+    assert fastconv._kernels._conv.kernel_variant() in out
