@@ -67,6 +67,8 @@ def read_idx_folder(folder, sha256_of_file):
     files, HashMismatchError for a file whose hash differs (the file is not parsed).
     """
     folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no folder {folder}")
     missing = [name for name in IDX_FILES if not (folder / name).is_file()]
     if missing:
         raise FileNotFoundError(f"{folder} lacks {', '.join(missing)}")

@@ -5,7 +5,6 @@ network) and `load()`, which returns ((x_train, y_train), (x_test, y_test)) or r
 SOURCE_ERRORS. Every file is checked against its SHA-256 before it is used.
 """
 import pickle
-import subprocess
 import sys
 import tempfile
 import warnings
@@ -21,7 +20,7 @@ from fastconv.datasets._idx import IDX_FILES, read_idx_folder
 # Errors that mean "this source cannot deliver": record them and try the next source.
 # Anything else is a bug and propagates.
 SOURCE_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError,
-                 subprocess.SubprocessError, FetchError)
+                 FetchError)
 
 
 class DatasetUnavailableError(RuntimeError):
