@@ -47,10 +47,6 @@ def conv_inputs(x, w, b=None):
     return x, w, b
 
 
-def conv1d_inputs(x, w):
-    return as_float_array("x", x), as_float_array("w", w)
-
-
 def pool_inputs(x, pool_size, strides, padding, mode):
     """x (N, H, W, C) as a float array and the validated pooling geometry."""
     x = as_float_array("x", x)
@@ -215,3 +211,20 @@ def conv1d_as_2d(x_shape, w_shape, strides, padding):
     else:
         before = after = int_pair("padding", padding, minimum=0)[0]
     return (1, stride), ((0, 0), (before, after))
+
+
+def conv1d_via_2d(conv2d, x, w, b, strides, padding):
+    """conv1d on (N, L, C) x (K, C, O) as conv2d on (N, 1, L, C) x (1, K, C, O)."""
+    x, w = as_float_array("x", x), as_float_array("w", w)
+    s2, p2 = conv1d_as_2d(x.shape, w.shape, strides, padding)
+    return conv2d(x[:, None], w[None], b, s2, p2)[:, 0]
+
+
+def conv1d_backward_via_2d(conv2d_backward, dy, x, w, strides, padding):
+    """conv1d's (dx, dw, db) from conv2d_backward on the 2-D views of conv1d_via_2d."""
+    x, w = as_float_array("x", x), as_float_array("w", w)
+    s2, p2 = conv1d_as_2d(x.shape, w.shape, strides, padding)
+    dy = as_float_array("dy", dy)
+    check_ndim("dy", dy, 3, "(N, L_out, C_out)")
+    dx, dw, db = conv2d_backward(dy[:, None], x[:, None], w[None], s2, p2)
+    return dx[:, 0], dw[0], db

@@ -8,9 +8,8 @@ C-contiguous arrays of the compute dtype when they are not already.
 """
 import numpy as np
 
-from fastconv._args import (Conv2DGeometry, as_float_array, check_dy, check_ndim,
-                            compute_dtype, conv1d_as_2d, conv1d_inputs, conv_inputs,
-                            pool_inputs)
+from fastconv._args import (Conv2DGeometry, check_dy, compute_dtype, conv1d_backward_via_2d,
+                            conv1d_via_2d, conv_inputs, pool_inputs)
 from fastconv._kernels import _conv, _pool
 from fastconv.config import get_num_threads
 
@@ -91,16 +90,9 @@ def conv1d(x, w, b=None, strides=1, padding="valid"):
 
     padding: "valid", "same", "causal" (K-1 zeros on the left, Keras), an int or a pair.
     """
-    x, w = conv1d_inputs(x, w)
-    s2, p2 = conv1d_as_2d(x.shape, w.shape, strides, padding)
-    return conv2d(x[:, None], w[None], b, s2, p2)[:, 0]
+    return conv1d_via_2d(conv2d, x, w, b, strides, padding)
 
 
 def conv1d_backward(dy, x, w, strides=1, padding="valid"):
     """Gradients of conv1d: (dx (N, L, C), dw (K, C, O), db (O,))."""
-    x, w = conv1d_inputs(x, w)
-    s2, p2 = conv1d_as_2d(x.shape, w.shape, strides, padding)
-    dy = as_float_array("dy", dy)
-    check_ndim("dy", dy, 3, "(N, L_out, C_out)")
-    dx, dw, db = conv2d_backward(dy[:, None], x[:, None], w[None], s2, p2)
-    return dx[:, 0], dw[0], db
+    return conv1d_backward_via_2d(conv2d_backward, dy, x, w, strides, padding)

@@ -7,9 +7,8 @@ sliding-window views. Layouts: x (N, H, W, C), w (KH, KW, C_in, C_out).
 """
 import numpy as np
 
-from fastconv._args import (Conv2DGeometry, Pool2DGeometry, as_float_array, check_dy,
-                            check_ndim, compute_dtype, conv1d_as_2d, conv1d_inputs,
-                            conv_inputs, pool_inputs)
+from fastconv._args import (Conv2DGeometry, check_dy, compute_dtype, conv1d_backward_via_2d,
+                            conv1d_via_2d, conv_inputs, pool_inputs)
 
 __all__ = ["conv2d", "conv2d_backward", "pool2d", "pool2d_backward",
            "conv1d", "conv1d_backward"]
@@ -124,17 +123,13 @@ def pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid", mode="max
 
 
 def conv1d(x, w, b=None, strides=1, padding="valid"):
-    """1-D cross-correlation of x (N, L, C) with w (K, C, O); padding may be "causal"."""
-    x, w = conv1d_inputs(x, w)
-    s2, p2 = conv1d_as_2d(x.shape, w.shape, strides, padding)
-    return conv2d(x[:, None], w[None], b, s2, p2)[:, 0]
+    """1-D cross-correlation of x (N, L, C) with w (K, C, O): y (N, L_out, O).
+
+    padding: "valid", "same", "causal" (K-1 zeros on the left, Keras), an int or a pair.
+    """
+    return conv1d_via_2d(conv2d, x, w, b, strides, padding)
 
 
 def conv1d_backward(dy, x, w, strides=1, padding="valid"):
     """Gradients of conv1d: (dx (N, L, C), dw (K, C, O), db (O,))."""
-    x, w = conv1d_inputs(x, w)
-    s2, p2 = conv1d_as_2d(x.shape, w.shape, strides, padding)
-    dy = as_float_array("dy", dy)
-    check_ndim("dy", dy, 3, "(N, L_out, C_out)")
-    dx, dw, db = conv2d_backward(dy[:, None], x[:, None], w[None], s2, p2)
-    return dx[:, 0], dw[0], db
+    return conv1d_backward_via_2d(conv2d_backward, dy, x, w, strides, padding)
