@@ -1,0 +1,29 @@
+"""Keras-style layers, channels-last, backed by the fastconv kernels.
+
+    from fastconv import layers
+    layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1))
+
+Convolution and pooling call fastconv.ops; everything else is vectorised NumPy.
+"""
+from fastconv.layers.base import Layer
+from fastconv.layers.conv import Conv1D, Conv2D
+from fastconv.layers.core import Activation, Dense, Dropout, Flatten, ReLU, Reshape, Softmax
+from fastconv.layers.input import Input, InputLayer
+from fastconv.layers.normalization import BatchNormalization
+from fastconv.layers.pooling import (AveragePooling1D, AveragePooling2D,
+                                     GlobalAveragePooling1D, GlobalAveragePooling2D,
+                                     GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,
+                                     MaxPooling2D, MinPooling2D)
+from fastconv.layers.serialization import deserialize, serialize
+
+# Keras's short aliases.
+Convolution1D, Convolution2D = Conv1D, Conv2D
+MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D = (MaxPooling1D, MaxPooling2D, AveragePooling1D,
+                                              AveragePooling2D)
+
+__all__ = ["Layer", "Conv1D", "Conv2D", "Convolution1D", "Convolution2D", "Dense", "Flatten",
+           "Reshape", "Dropout", "Activation", "ReLU", "Softmax", "Input", "InputLayer",
+           "BatchNormalization", "MaxPooling1D", "MaxPooling2D", "MinPooling2D",
+           "AveragePooling1D", "AveragePooling2D", "MaxPool1D", "MaxPool2D", "AvgPool1D",
+           "AvgPool2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "serialize", "deserialize"]

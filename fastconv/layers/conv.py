@@ -1,0 +1,122 @@
+"""Conv2D and Conv1D: one class over the fastconv convolution kernels.
+
+Kernels are (KH, KW, C_in, C_out) for Conv2D and (K, C_in, C_out) for Conv1D, as in
+Keras, whatever the data_format: channels_first inputs are transposed at the edge.
+"""
+from fastconv import activations, initializers, ops
+from fastconv._args import Conv2DGeometry, conv1d_as_2d
+from fastconv.layers.base import (Layer, check_data_format, from_channels_last,
+                                  shape_from_channels_last, shape_to_channels_last,
+                                  to_channels_last)
+
+__all__ = ["Conv1D", "Conv2D"]
+
+
+def int_tuple(name, value, rank):
+    """An int or a sequence of `rank` positive ints, as a tuple of length rank."""
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value,) * rank
+    if len(values) != rank or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values):
+        raise ValueError(f"{name} must be a positive int or a tuple of {rank} positive ints, "
+                         f"got {value!r}")
+    return values
+
+
+class _Conv(Layer):
+    """Convolution of rank 1 or 2 (the subclass sets RANK and the kernel functions)."""
+
+    RANK = None
+    PADDINGS = ("valid", "same")
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid",
+                 data_format="channels_last", activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
+            raise ValueError(f"filters must be a positive int, got {filters!r}")
+        self.filters = filters
+        self.kernel_size = int_tuple("kernel_size", kernel_size, self.RANK)
+        self.strides = int_tuple("strides", strides, self.RANK)
+        padding = padding.lower() if isinstance(padding, str) else padding
+        if padding not in self.PADDINGS:
+            raise ValueError(f"padding must be one of {self.PADDINGS}, got {padding!r}")
+        self.padding = padding
+        self.data_format = check_data_format(data_format)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        if len(input_shape) != self.RANK + 1:
+            raise ValueError(f"{type(self).__name__} expects inputs of rank {self.RANK + 2} "
+                             f"(batch, {'spatial, ' * self.RANK}channels), got input_shape "
+                             f"(None,) + {tuple(input_shape)}")
+        channels = shape_to_channels_last(input_shape, self.data_format)[-1]
+        self.add_weight("kernel", self.kernel_size + (channels, self.filters),
+                        self.kernel_initializer)
+        if self.use_bias:
+            self.add_weight("bias", (self.filters,), self.bias_initializer)
+        super().build(input_shape)
+
+    def compute_output_shape(self, input_shape):
+        shape = shape_to_channels_last(input_shape, self.data_format)
+        kernel_shape = self.kernel_size + (shape[-1], self.filters)
+        out = self._output_shape_channels_last(shape, kernel_shape)
+        return shape_from_channels_last(out, self.data_format)
+
+    def call(self, x, training):
+        self._x = to_channels_last(x, self.data_format)
+        y = self.conv(self._x, self.params["kernel"], self.params.get("bias"))
+        return from_channels_last(y, self.data_format)
+
+    def backward_call(self, dz):
+        dx, dw, db = self.conv_backward(to_channels_last(dz, self.data_format), self._x,
+                                        self.params["kernel"])
+        self.grads["kernel"] = dw
+        if self.use_bias:
+            self.grads["bias"] = db
+        return from_channels_last(dx, self.data_format)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters,
+                "kernel_size": list(self.kernel_size), "strides": list(self.strides),
+                "padding": self.padding, "data_format": self.data_format,
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer)}
+
+
+class Conv2D(_Conv):
+    """2-D convolution (cross-correlation) of (N, H, W, C) inputs, Keras's Conv2D."""
+
+    RANK = 2
+
+    def conv(self, x, kernel, bias):
+        return ops.conv2d(x, kernel, bias, self.strides, self.padding)
+
+    def conv_backward(self, dy, x, kernel):
+        return ops.conv2d_backward(dy, x, kernel, self.strides, self.padding)
+
+    def _output_shape_channels_last(self, shape, kernel_shape):
+        g = Conv2DGeometry((1,) + shape, kernel_shape, self.strides, self.padding)
+        return g.out_shape[1:]
+
+
+class Conv1D(_Conv):
+    """1-D convolution of (N, L, C) inputs; padding may also be "causal" (Keras)."""
+
+    RANK = 1
+    PADDINGS = ("valid", "same", "causal")
+
+    def conv(self, x, kernel, bias):
+        return ops.conv1d(x, kernel, bias, self.strides[0], self.padding)
+
+    def conv_backward(self, dy, x, kernel):
+        return ops.conv1d_backward(dy, x, kernel, self.strides[0], self.padding)
+
+    def _output_shape_channels_last(self, shape, kernel_shape):
+        strides2d, padding2d = conv1d_as_2d((1,) + shape, kernel_shape, self.strides[0],
+                                            self.padding)
+        g = Conv2DGeometry((1, 1) + shape, (1,) + kernel_shape, strides2d, padding2d)
+        return (g.ow, g.k)

@@ -1,0 +1,27 @@
+"""Layers to and from JSON-ready dicts: {"class_name": ..., "config": ...}."""
+from fastconv.layers import conv, core, input, normalization, pooling
+
+__all__ = ["serialize", "deserialize"]
+
+LAYER_CLASSES = {name: getattr(module, name)
+                 for module in (conv, core, input, normalization, pooling)
+                 for name in module.__all__ if name != "Input"}
+
+
+def serialize(layer):
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def deserialize(config):
+    """A new layer from serialize()'s output; ValueError for anything else."""
+    if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
+        raise ValueError(f"a layer config must be a dict with 'class_name' and 'config', "
+                         f"got {config!r}")
+    cls = LAYER_CLASSES.get(config.get("class_name"))
+    if cls is None:
+        raise ValueError(f"unknown layer class {config.get('class_name')!r}; expected one "
+                         f"of {sorted(LAYER_CLASSES)}")
+    try:
+        return cls.from_config(config["config"])
+    except TypeError as exc:
+        raise ValueError(f"bad config for layer {config['class_name']}: {exc}") from None

@@ -1,0 +1,220 @@
+"""Optimizers that update parameter arrays in place: SGD, Adam, RMSprop (Keras's rules).
+
+An optimizer keeps one dict of slot arrays (momentum, moments) per parameter, in the
+order the parameters are given, and an iteration count; `get_state`/`set_state` expose
+them so that a saved model resumes training exactly. The learning rate may be changed
+between steps (LearningRateScheduler does); `decay` is Keras 2's time-based decay,
+learning_rate / (1 + decay * iterations).
+"""
+import math
+
+import numpy as np
+
+__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "get", "serialize", "deserialize"]
+
+
+class Optimizer:
+    """Base class: subclasses name their slots and implement `update_step`."""
+
+    def __init__(self, learning_rate, decay=0.0, name=None, lr=None):
+        if lr is not None:  # Keras 2's spelling
+            learning_rate = lr
+        self.learning_rate = float(learning_rate)
+        if self.learning_rate < 0:
+            raise ValueError(f"learning_rate must be >= 0, got {learning_rate!r}")
+        self.decay = float(decay)
+        self.name = name or type(self).__name__
+        self.iterations = 0
+        self.slots = None
+
+    @property
+    def lr(self):
+        return self.learning_rate
+
+    @lr.setter
+    def lr(self, value):
+        self.learning_rate = float(value)
+
+    def slot_names(self):
+        return ()
+
+    def build(self, params):
+        """Create zeroed slots for these parameter arrays."""
+        self.slots = [{s: np.zeros_like(p) for s in self.slot_names()} for p in params]
+
+    def current_learning_rate(self):
+        return self.learning_rate / (1 + self.decay * self.iterations)
+
+    def apply_gradients(self, grads_and_vars):
+        """One step: update each parameter array in place from its gradient."""
+        pairs = list(grads_and_vars)
+        if self.slots is None:
+            self.build([p for _, p in pairs])
+        if len(pairs) != len(self.slots):
+            raise ValueError(f"{self.name} was built for {len(self.slots)} parameter arrays, "
+                             f"got {len(pairs)}")
+        lr = self.current_learning_rate()
+        for (grad, param), slots in zip(pairs, self.slots):
+            self.update_step(grad, param, slots, lr)
+        self.iterations += 1
+
+    def update_step(self, grad, param, slots, lr):
+        raise NotImplementedError
+
+    def get_state(self):
+        """(iterations, the slot arrays as a flat list: per parameter, in slot_names order)."""
+        arrays = [] if self.slots is None else [s[k] for s in self.slots for k in self.slot_names()]
+        return self.iterations, arrays
+
+    def set_state(self, iterations, arrays, params):
+        """Restore get_state()'s output for these parameter arrays (shapes checked)."""
+        self.build(params)
+        names = self.slot_names()
+        if len(arrays) != len(self.slots) * len(names):
+            raise ValueError(f"{self.name} state holds {len(arrays)} arrays, expected "
+                             f"{len(self.slots) * len(names)}")
+        for i, array in enumerate(arrays):
+            slot = self.slots[i // len(names)][names[i % len(names)]]
+            if np.shape(array) != slot.shape:
+                raise ValueError(f"{self.name} state array {i} has shape {np.shape(array)}, "
+                                 f"expected {slot.shape}")
+            np.copyto(slot, array, casting="unsafe")
+        self.iterations = int(iterations)
+
+    def get_config(self):
+        return {"name": self.name, "learning_rate": self.learning_rate, "decay": self.decay}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Gradient descent, with (Nesterov) momentum: v = momentum v - lr g; w += v."""
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, decay=0.0,
+                 name=None, lr=None):
+        super().__init__(learning_rate, decay, name, lr)
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"momentum must be in [0, 1], got {momentum!r}")
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+
+    def slot_names(self):
+        return ("momentum",) if self.momentum else ()
+
+    def update_step(self, grad, param, slots, lr):
+        if not self.momentum:
+            param -= lr * grad
+            return
+        velocity = slots["momentum"]
+        velocity *= self.momentum
+        velocity -= lr * grad
+        if self.nesterov:
+            param += self.momentum * velocity - lr * grad
+        else:
+            param += velocity
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba) with Keras's defaults and its epsilon placement:
+    w -= lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v) + epsilon)."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 decay=0.0, name=None, lr=None):
+        super().__init__(learning_rate, decay, name, lr)
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+
+    def slot_names(self):
+        return ("m", "v")
+
+    def update_step(self, grad, param, slots, lr):
+        t = self.iterations + 1
+        alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        m, v = slots["m"], slots["v"]
+        m += (grad - m) * (1 - self.beta_1)
+        v += (np.square(grad) - v) * (1 - self.beta_2)
+        param -= (m * alpha) / (np.sqrt(v) + self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon}
+
+
+class RMSprop(Optimizer):
+    """RMSprop as in Keras: v = rho v + (1 - rho) g^2; step lr g / sqrt(v + epsilon),
+    optionally centred (variance instead of raw second moment) and with momentum."""
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
+                 centered=False, decay=0.0, name=None, lr=None):
+        super().__init__(learning_rate, decay, name, lr)
+        self.rho, self.momentum, self.epsilon = float(rho), float(momentum), float(epsilon)
+        self.centered = bool(centered)
+
+    def slot_names(self):
+        return (("velocity",) + (("average_gradient",) if self.centered else ())
+                + (("momentum",) if self.momentum else ()))
+
+    def update_step(self, grad, param, slots, lr):
+        velocity = slots["velocity"]
+        velocity *= self.rho
+        velocity += (1 - self.rho) * np.square(grad)
+        denominator = velocity + self.epsilon
+        if self.centered:
+            average = slots["average_gradient"]
+            average *= self.rho
+            average += (1 - self.rho) * grad
+            denominator -= np.square(average)
+        increment = lr * grad / np.sqrt(denominator)
+        if self.momentum:
+            buffer = slots["momentum"]
+            buffer *= self.momentum
+            buffer += increment
+            increment = buffer
+        param -= increment
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
+                "epsilon": self.epsilon, "centered": self.centered}
+
+
+_CLASSES = {"SGD": SGD, "Adam": Adam, "RMSprop": RMSprop}
+_BY_NAME = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
+
+
+def get(identifier):
+    """An optimizer from a name ("sgd", "adam", "rmsprop"), a config dict or an instance."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _BY_NAME.get(identifier.lower())
+        if cls is None:
+            raise ValueError(f"unknown optimizer {identifier!r}; expected one of "
+                             f"{sorted(_BY_NAME)} or an optimizer object")
+        return cls()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    raise TypeError(f"optimizer must be a name such as 'adam' or a fastconv.optimizers "
+                    f"object, got {type(identifier).__name__} {identifier!r}")
+
+
+def serialize(optimizer):
+    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+
+
+def deserialize(config):
+    cls = _CLASSES.get(config.get("class_name")) if isinstance(config, dict) else None
+    if cls is None:
+        raise ValueError(f"unknown optimizer config {config!r}; expected a class_name among "
+                         f"{sorted(_CLASSES)}")
+    try:
+        return cls.from_config(config.get("config", {}))
+    except TypeError as exc:
+        raise ValueError(f"bad config for optimizer {config['class_name']}: {exc}") from None
