@@ -1,0 +1,99 @@
+"""What is timed: for each shape, one Case per pass, with fastconv's and the reference's calls.
+
+Every call allocates its outputs, as `fastconv.ops` does, so the times are what a user
+of the public API pays. fastconv's `conv2d_backward` runs two kernels, one for dx and
+one for dw and db; they are timed separately here by calling them the way ops does.
+The NumPy reference computes dx and dw in one loop, so it is only timed on the
+BACKWARD_ALL pass, the full `conv2d_backward` -> (dx, dw, db) of every implementation.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import fastconv
+import fastconv.reference
+from fastconv._kernels import _conv
+from shapes import ConvShape
+
+FASTCONV = "fastconv"
+REFERENCE = "reference"
+TORCH_PREFIX = "torch "  # then the memory format: see _torch_baseline
+
+FORWARD = "forward"
+BACKWARD_INPUT = "backward-input"
+BACKWARD_WEIGHT = "backward-weight"
+BACKWARD_ALL = "backward-all"
+BACKWARD = "backward"  # pooling
+
+GFLOPS = "GFLOP/s"
+GBPS = "GB/s"
+
+
+@dataclass
+class Case:
+    """One shape and pass: its work (FLOPs or bytes moved) and the calls to time."""
+    shape: object
+    pass_name: str
+    work: float
+    unit: str
+    inputs: dict
+    candidates: dict = field(default_factory=dict)
+
+
+def cases(shape, dtype, seed=0):
+    """The Cases of one ConvShape or PoolShape, on random inputs of `dtype`."""
+    rng = np.random.default_rng(seed)
+    build = _conv_cases if isinstance(shape, ConvShape) else _pool_cases
+    return build(shape, np.dtype(dtype), rng)
+
+
+def _conv_cases(shape, dtype, rng):
+    g = shape.geometry()
+    x = rng.standard_normal(shape.x_shape, dtype=dtype)
+    w = rng.standard_normal(shape.w_shape, dtype=dtype)
+    b = rng.standard_normal(shape.k, dtype=dtype)
+    dy = rng.standard_normal(g.out_shape, dtype=dtype)
+    inputs = dict(x=x, w=w, b=b, dy=dy)
+    flops = shape.flops()
+    args = (shape.strides, shape.padding)
+
+    def backward_input():
+        dx = np.zeros(x.shape, dtype)
+        _conv.conv2d_backward_data(dy, w, dx, g.strides, g.padding, fastconv.get_num_threads())
+
+    def backward_weight():
+        dw = np.zeros(w.shape, dtype)
+        db = np.zeros(shape.k, dtype)
+        _conv.conv2d_backward_weights(dy, x, dw, db, g.strides, g.padding,
+                                      fastconv.get_num_threads())
+
+    return [
+        Case(shape, FORWARD, flops, GFLOPS, inputs, {
+            FASTCONV: lambda: fastconv.conv2d(x, w, b, *args),
+            REFERENCE: lambda: fastconv.reference.conv2d(x, w, b, *args)}),
+        Case(shape, BACKWARD_INPUT, flops, GFLOPS, inputs, {FASTCONV: backward_input}),
+        Case(shape, BACKWARD_WEIGHT, flops, GFLOPS, inputs, {FASTCONV: backward_weight}),
+        Case(shape, BACKWARD_ALL, 2 * flops, GFLOPS, inputs, {
+            FASTCONV: lambda: fastconv.conv2d_backward(dy, x, w, *args),
+            REFERENCE: lambda: fastconv.reference.conv2d_backward(dy, x, w, *args)}),
+    ]
+
+
+def _pool_cases(shape, dtype, rng):
+    g = shape.geometry()
+    x = rng.standard_normal(shape.x_shape, dtype=dtype)
+    dy = rng.standard_normal(g.out_shape, dtype=dtype)
+    inputs = dict(x=x, dy=dy)
+    # Bytes fastconv must move: forward reads x and writes y; backward reads dy and x
+    # (the argmax is recomputed from x) and writes dx.
+    forward_bytes = (x.size + dy.size) * dtype.itemsize
+    backward_bytes = (2 * x.size + dy.size) * dtype.itemsize
+    args = (shape.pool, None, "valid", "max")
+    return [
+        Case(shape, FORWARD, forward_bytes, GBPS, inputs, {
+            FASTCONV: lambda: fastconv.pool2d(x, *args),
+            REFERENCE: lambda: fastconv.reference.pool2d(x, *args)}),
+        Case(shape, BACKWARD, backward_bytes, GBPS, inputs, {
+            FASTCONV: lambda: fastconv.pool2d_backward(dy, x, *args),
+            REFERENCE: lambda: fastconv.reference.pool2d_backward(dy, x, *args)}),
+    ]

@@ -1,0 +1,119 @@
+"""The benchmark's output: one header line, a Markdown table streamed row by row, notes
+saying what each column measures, and the raw numbers as JSON."""
+import json
+
+from _cases import FASTCONV, GFLOPS, REFERENCE, TORCH_PREFIX
+from _timing import median_ms
+
+MISSING = "—"
+# A candidate whose slowest round took this many times its fastest is marked: the shared
+# host stalled the machine during the case (a descheduled vCPU holds up every OpenMP
+# barrier for milliseconds), so its median deserves a rerun before it is believed.
+NOISY_SPREAD = 2.0
+NOISY_MARK = "*"
+
+
+def header(meta):
+    """One line: what ran, where, and against which peak."""
+    threads = f"{meta['threads']} thread" + ("s" if meta["threads"] != 1 else "")
+    torch = f" · torch {meta['torch']}" if meta["torch"] else ""
+    quick = " (quick batches)" if meta["quick"] else ""
+    return (f"**fastconv {meta['fastconv']} kernel benchmark** · {meta['date']} · "
+            f"{meta['cpu']} ({meta['logical_cpus']} logical CPUs) · {threads} · "
+            f"kernel `{meta['kernel_variant']}` · {meta['dtype']} · "
+            f"median of {meta['rounds']} rounds{quick} · "
+            f"peak {meta['peak_gflops']:.0f} GFLOP/s{torch}")
+
+
+def table_head(with_torch):
+    """The table's first two lines."""
+    cols = ["shape", "pass", "fastconv ms", "fastconv rate", "% of peak",
+            "reference ms", "speed-up vs reference"]
+    if with_torch:
+        cols += ["torch ms (format)", "speed-up vs torch"]
+    return _line(cols) + "\n" + _line(["---"] * len(cols))
+
+
+def table_row(case, times, meta, with_torch):
+    """One Markdown row for a measured Case; `times` is label -> seconds."""
+    fast = median_ms(times[FASTCONV])
+    rate = case.work / fast / 1e6  # work per ms -> per second, in giga-units
+    cells = [f"`{case.shape.name}` {case.shape.label}", case.pass_name,
+             _ms_cell(times[FASTCONV], meta["rounds"]),
+             f"{_num(rate)} {case.unit}",
+             f"{100 * rate / meta['peak_gflops']:.0f}%" if case.unit == GFLOPS else ""]
+    ref = times.get(REFERENCE)
+    cells += [_ms_cell(ref, meta["rounds"]), _speedup(ref and median_ms(ref), fast)]
+    if with_torch:
+        label, torch_ms = _best_torch(times)
+        cells += [f"{_ms_cell(times[label], meta['rounds'])} ({label[len(TORCH_PREFIX):]})",
+                  _speedup(torch_ms, fast)]
+    return _line(cells)
+
+
+def notes(meta, with_torch):
+    """What each column measures, as a Markdown list printed under the table."""
+    lines = [
+        "- **ms**: median wall time of one call, outputs allocated as in the public API. "
+        "In each round every implementation is called once, in turn (after one warm-up "
+        "call each), so all see the same machine; `[k rounds]`: fewer rounds, because "
+        f"that implementation's calls used up the {meta['budget_s']:g} s budget. "
+        f"`{NOISY_MARK}`: its slowest round took over {NOISY_SPREAD:g}× its fastest (the "
+        "shared machine was disturbed): rerun before believing that number.",
+        "- **backward-input / backward-weight**: fastconv's dx kernel and its dw+db kernel, "
+        "timed separately. The NumPy reference computes dx and dw in one loop, so it is "
+        "timed only on **backward-all**: `conv2d_backward` -> (dx, dw, db) for every "
+        "implementation, counted as two passes of FLOPs.",
+        "- **rate**: convolutions 2·N·OH·OW·KH·KW·C·K FLOPs per pass; % of peak against "
+        f"{meta['peak_gflops']:.0f} GFLOP/s ({meta['dtype']}). Pooling: GB/s of the bytes "
+        "fastconv moves (forward x + y; backward dy + x + dx).",
+        "- **speed-up**: the other's ms / fastconv's ms (above 1: fastconv is faster).",
+        "- The NumPy reference runs on NumPy's BLAS threads (all cores unless "
+        "OPENBLAS_NUM_THREADS says otherwise), not on the thread count above.",
+    ]
+    if with_torch:
+        lines.append(
+            "- **torch**: the faster of NCHW and channels_last (NHWC) memory formats, named "
+            "in brackets, same thread count; backward via `aten.convolution_backward`. Its "
+            "max-pool backward reuses the forward's argmax indices, as autograd does; "
+            "fastconv's recomputes the argmax from x.")
+    return "\n".join(lines)
+
+
+def record(case, times):
+    """A Case's raw times (seconds, every round) and medians, for the JSON file."""
+    return {"shape": case.shape.name, "label": case.shape.label, "pass": case.pass_name,
+            "work": case.work, "unit": case.unit, "times_s": times,
+            "median_ms": {label: median_ms(t) for label, t in times.items()}}
+
+
+def write_json(path, meta, records):
+    with open(path, "w") as f:
+        json.dump({"meta": meta, "results": records}, f, indent=1)
+
+
+def _best_torch(times):
+    """(label, median ms) of the fastest torch memory format."""
+    return min(((label, median_ms(t)) for label, t in times.items()
+                if label.startswith(TORCH_PREFIX)), key=lambda item: item[1])
+
+
+def _ms_cell(seconds, rounds):
+    if not seconds:
+        return MISSING
+    noisy = NOISY_MARK if max(seconds) > NOISY_SPREAD * min(seconds) else ""
+    fewer = f" [{len(seconds)} rounds]" if len(seconds) < rounds else ""
+    return _num(median_ms(seconds)) + noisy + fewer
+
+
+def _speedup(other_ms, fast_ms):
+    return f"{_num(other_ms / fast_ms)}×" if other_ms else MISSING
+
+
+def _num(v):
+    """Three significant digits, never in exponent notation."""
+    return f"{v:.0f}" if v >= 100 else f"{v:.1f}" if v >= 10 else f"{v:.2f}"
+
+
+def _line(cells):
+    return "| " + " | ".join(cells) + " |"

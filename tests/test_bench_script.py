@@ -1,0 +1,29 @@
+"""bench/run.py must not rot: one quick run of one small shape, in a subprocess."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import fastconv
+
+RUN_PY = Path(__file__).resolve().parents[1] / "bench" / "run.py"
+SMALL_SHAPE = "mnist-c2-5x5"
+
+
+def test_quick_run_prints_a_table_and_saves_json(tmp_path):
+    # The script must import the fastconv these tests import (installed or built in place).
+    paths = [str(Path(fastconv.__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
+    out_json = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, str(RUN_PY), "--quick", "--rounds", "1", "--shapes", SMALL_SHAPE,
+         "--json", str(out_json)],
+        capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith(f"| `{SMALL_SHAPE}`")]
+    assert [row.split(" | ")[1] for row in rows] == [
+        "forward", "backward-input", "backward-weight", "backward-all"]
+    results = json.loads(out_json.read_text())["results"]
+    assert {r["pass"] for r in results} == {"forward", "backward-input", "backward-weight",
+                                            "backward-all"}
