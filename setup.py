@@ -4,6 +4,7 @@ OpenMP is probed by compiling *and running* a tiny program; if that fails (or
 FASTCONV_NO_OPENMP=1 is set) the kernels are built serial and a warning says so.
 No -march=native: faster instruction sets are chosen at run time by the kernels.
 """
+import glob
 import os
 import shutil
 import subprocess
@@ -82,11 +83,14 @@ def extensions():
     sanitize = os.environ.get("FASTCONV_SANITIZE", "")
     san_flags = ["-fsanitize=" + sanitize, "-fno-omit-frame-pointer", "-g"] if sanitize else []
     names = ["_openmp_helpers", "_conv", "_pool"]
+    # The C kernels live in headers: a change to any of them must rebuild the modules.
+    headers = glob.glob(os.path.join("fastconv", "_kernels", "*.h"))
     return [
         Extension(
             "fastconv._kernels." + name,
             sources=[os.path.join("fastconv", "_kernels", name + ".pyx")],
             include_dirs=[np.get_include(), os.path.join("fastconv", "_kernels")],
+            depends=headers,
             define_macros=macros,
             extra_compile_args=base_cflags + omp_cflags + san_flags,
             extra_link_args=omp_lflags + san_flags,

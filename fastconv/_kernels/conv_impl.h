@@ -103,11 +103,13 @@ static int FN(conv2d_forward)(const FC_T *x, long n, long h, long w, long c, con
     return 0;
 }
 
-static int FN(conv2d_backward_data)(const FC_T *dy, long n, long oh, long ow, long k, const FC_T *wt,
-                             long kh, long kw, long c, FC_T *dx, long h, long w, long sh,
-                             long sw, long pt, long pl, int nthreads)
+/* backward-data as a stride-1 correlation of dy with the flipped kernel: vectorised over
+ * input channels, so it wants C >= NR; writes every dx element. */
+static int FN(backward_data_transposed)(const fc_variant *var, const FC_T *dy, long n, long oh,
+                                        long ow, long k, const FC_T *wt, long kh, long kw,
+                                        long c, FC_T *dx, long h, long w, long sh, long sw,
+                                        long pt, long pl, int nthreads)
 {
-    const fc_variant *var = fc_active_variant();
     const int mr = FC_MR(var), nr = FC_NR(var);
     /* dyexp: dy spread over the input's width, (N, OH, W+KW-1, K): dy pixel ox sits at
      * column (KW-1-pl) + ox*sw and every other column is zero, so each dx row is a
@@ -172,6 +174,79 @@ static int FN(conv2d_backward_data)(const FC_T *dy, long n, long oh, long ow, lo
     free(dyexp);
     free(wd);
     return 0;
+}
+
+/* backward-data as dcols = dy . W^T (vectorised over (r, s, c)) scattered back into dx
+ * (col2im): suits small C and strided convolutions. One thread owns a whole image, so the
+ * scatter has no races and a fixed order. dx must be zeroed by the caller. */
+static int FN(backward_data_col2im)(const fc_variant *var, const FC_T *dy, long n, long oh,
+                                    long ow, long k, const FC_T *wt, long kh, long kw, long c,
+                                    FC_T *dx, long h, long w, long sh, long sw, long pt,
+                                    long pl, int nthreads)
+{
+    const int mr = FC_MR(var), nr = FC_NR(var);
+    const long kd = kh * kw * c, panels = (kd + nr - 1) / nr, pixels = oh * ow;
+    FC_T *wtp = (FC_T *)fc_alloc(sizeof(FC_T) * (size_t)(panels * k * nr));
+    long *tap = (long *)fc_alloc(sizeof(long) * (size_t)(3 * kd)); /* r, s, dx offset */
+    if (!wtp || !tap) {
+        free(wtp);
+        free(tap);
+        return -1;
+    }
+    /* wtp[panel][kk][j] = w[(r,s,c) = panel*nr + j][kk]: W^T packed as B panels. */
+    for (long pn = 0; pn < panels; pn++)
+        for (long kk = 0; kk < k; kk++)
+            for (long j = 0; j < nr; j++) {
+                long q = pn * nr + j;
+                wtp[(pn * k + kk) * nr + j] = q < kd ? wt[q * k + kk] : 0;
+            }
+    for (long q = 0; q < kd; q++) {
+        long r = q / (kw * c), s = (q / c) % kw;
+        tap[3 * q] = r;
+        tap[3 * q + 1] = s;
+        tap[3 * q + 2] = (r * w + s) * c + q % c;
+    }
+#pragma omp parallel for num_threads(nthreads) schedule(static)
+    for (long img = 0; img < n; img++) {
+        long off[FC_MR_MAX];
+        FC_T ct[FC_MR_MAX * FC_NR_MAX] __attribute__((aligned(64)));
+        FC_T *dximg = dx + img * h * w * c;
+        for (long m0 = 0; m0 < pixels; m0 += mr) {
+            const long m = pixels - m0 < mr ? pixels - m0 : mr;
+            for (int i = 0; i < mr; i++) off[i] = (img * pixels + m0 + (i < m ? i : m - 1)) * k;
+            for (long pn = 0; pn < panels; pn++) {
+                FC_UKR(var)(1, k, dy, off, 0, 1, wtp + pn * k * nr, 0, ct);
+                const long q0 = pn * nr, qn = kd - q0 < nr ? kd - q0 : nr;
+                for (long i = 0; i < m; i++) {
+                    const long oy = (m0 + i) / ow, ox = (m0 + i) % ow;
+                    const long iy0 = oy * sh - pt, ix0 = ox * sw - pl;
+                    FC_T *base = dximg + (iy0 * w + ix0) * c;
+                    for (long j = 0; j < qn; j++) {
+                        const long *t = tap + 3 * (q0 + j);
+                        const long iy = iy0 + t[0], ix = ix0 + t[1];
+                        if (iy >= 0 && iy < h && ix >= 0 && ix < w) base[t[2]] += ct[i * nr + j];
+                    }
+                }
+            }
+        }
+    }
+    free(wtp);
+    free(tap);
+    return 0;
+}
+
+/* dx for dy: the formulation whose vector lanes are fuller (channels vs (r, s, c)), and
+ * col2im for horizontal strides, where the transposed form would multiply zeros. */
+static int FN(conv2d_backward_data)(const FC_T *dy, long n, long oh, long ow, long k,
+                                    const FC_T *wt, long kh, long kw, long c, FC_T *dx, long h,
+                                    long w, long sh, long sw, long pt, long pl, int nthreads)
+{
+    const fc_variant *var = fc_active_variant();
+    if (c < FC_NR(var) || sw > 1)
+        return FN(backward_data_col2im)(var, dy, n, oh, ow, k, wt, kh, kw, c, dx, h, w, sh, sw,
+                                        pt, pl, nthreads);
+    return FN(backward_data_transposed)(var, dy, n, oh, ow, k, wt, kh, kw, c, dx, h, w, sh, sw,
+                                        pt, pl, nthreads);
 }
 
 static int FN(conv2d_backward_weights)(const FC_T *dy, const FC_T *x, long n, long h, long w, long c,
