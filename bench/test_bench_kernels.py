@@ -23,5 +23,6 @@ CASES = [case for shape in SHAPES for case in _cases.cases(quick(shape), "float3
 def test_kernel(benchmark, case, label):
     benchmark.group = f"{case.shape.label} {case.pass_name}"
     benchmark.pedantic(case.candidates[label], rounds=BENCH_ROUNDS, warmup_rounds=1)
-    rate = case.work / benchmark.stats.stats.median / 1e9
-    benchmark.extra_info[case.unit] = round(rate, 2)
+    if benchmark.stats:  # None under --benchmark-disable, which only runs each call once
+        rate = case.work / benchmark.stats.stats.median / 1e9
+        benchmark.extra_info[case.unit] = round(rate, 2)
