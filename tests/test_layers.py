@@ -1,0 +1,158 @@
+"""Every layer: output shape, parameter count, backward against float64 finite
+differences, config and save/load round trip."""
+import numpy as np
+import pytest
+
+from fastconv import layers, models
+
+# (id, factory taking layer kwargs, input shape, output shape, parameter count)
+CASES = [
+    ("conv2d_same_strided", lambda **kw: layers.Conv2D(
+        3, (3, 2), strides=(2, 1), padding="same", activation="tanh", **kw),
+     (7, 6, 2), (4, 6, 3), 3 * 2 * 2 * 3 + 3),
+    ("conv2d_channels_first_no_bias", lambda **kw: layers.Conv2D(
+        2, 3, use_bias=False, data_format="channels_first", **kw),
+     (2, 6, 5), (2, 4, 3), 3 * 3 * 2 * 2),
+    ("conv1d_causal_relu", lambda **kw: layers.Conv1D(4, 3, padding="causal", activation="relu",
+                                                       **kw),
+     (9, 2), (9, 4), 3 * 2 * 4 + 4),
+    ("conv1d_strided", lambda **kw: layers.Conv1D(3, 2, strides=2, **kw), (9, 2), (4, 3),
+     2 * 2 * 3 + 3),
+    ("max_pool2d", lambda **kw: layers.MaxPooling2D(**kw), (6, 5, 2), (3, 2, 2), 0),
+    ("min_pool2d_same", lambda **kw: layers.MinPooling2D(3, strides=2, padding="same", **kw),
+     (7, 7, 2), (4, 4, 2), 0),
+    ("avg_pool2d_same", lambda **kw: layers.AveragePooling2D((2, 3), padding="same", **kw),
+     (5, 7, 3), (3, 3, 3), 0),
+    ("max_pool2d_channels_first", lambda **kw: layers.MaxPooling2D(
+        data_format="channels_first", **kw), (2, 6, 4), (2, 3, 2), 0),
+    ("max_pool1d", lambda **kw: layers.MaxPooling1D(3, strides=2, **kw), (9, 2), (4, 2), 0),
+    ("avg_pool1d_same", lambda **kw: layers.AveragePooling1D(2, padding="same", **kw),
+     (7, 3), (4, 3), 0),
+    ("global_avg2d", lambda **kw: layers.GlobalAveragePooling2D(**kw), (4, 5, 3), (3,), 0),
+    ("global_max2d", lambda **kw: layers.GlobalMaxPooling2D(**kw), (4, 5, 3), (3,), 0),
+    ("global_avg1d", lambda **kw: layers.GlobalAveragePooling1D(**kw), (6, 3), (3,), 0),
+    ("global_max1d_keepdims", lambda **kw: layers.GlobalMaxPooling1D(keepdims=True, **kw),
+     (6, 3), (1, 3), 0),
+    ("flatten", lambda **kw: layers.Flatten(**kw), (3, 4, 2), (24,), 0),
+    ("reshape", lambda **kw: layers.Reshape((4, -1), **kw), (3, 4, 2), (4, 6), 0),
+    ("dense_sigmoid", lambda **kw: layers.Dense(5, activation="sigmoid", **kw), (7,), (5,),
+     7 * 5 + 5),
+    ("dense_rank3_elu", lambda **kw: layers.Dense(4, activation="elu", **kw), (3, 6), (3, 4),
+     6 * 4 + 4),
+    ("dense_softmax", lambda **kw: layers.Dense(3, activation="softmax", **kw), (6,), (3,),
+     6 * 3 + 3),
+    ("activation_tanh", lambda **kw: layers.Activation("tanh", **kw), (4, 3), (4, 3), 0),
+    ("activation_leaky_relu", lambda **kw: layers.Activation("leaky_relu", **kw), (5,), (5,), 0),
+    ("relu_capped_leaky", lambda **kw: layers.ReLU(max_value=1.0, negative_slope=0.1, **kw),
+     (5,), (5,), 0),
+    ("softmax", lambda **kw: layers.Softmax(**kw), (6,), (6,), 0),
+    ("batch_norm", lambda **kw: layers.BatchNormalization(**kw), (4, 4, 3), (4, 4, 3), 4 * 3),
+    ("batch_norm_axis1_no_center", lambda **kw: layers.BatchNormalization(
+        axis=1, center=False, **kw), (3, 5), (3, 5), 3 * 3),
+    ("dropout", lambda **kw: layers.Dropout(0.3, seed=1, **kw), (5,), (5,), 0),
+]
+IDS = [case[0] for case in CASES]
+
+
+def _inputs(shape, batch=3, seed=0):
+    return np.random.default_rng(seed).standard_normal((batch,) + shape)
+
+
+@pytest.mark.parametrize("name, factory, in_shape, out_shape, n_params", CASES, ids=IDS)
+def test_output_shape_and_param_count(name, factory, in_shape, out_shape, n_params):
+    layer = factory()
+    assert layer.compute_output_shape(in_shape) == out_shape
+    y = layer.forward(_inputs(in_shape).astype(np.float32))
+    assert y.shape == (3,) + out_shape
+    assert y.dtype == np.float32
+    assert layer.output_shape == out_shape
+    assert layer.count_params() == n_params
+    assert sum(w.size for w in layer.get_weights()) == n_params
+
+
+@pytest.mark.parametrize("name, factory, in_shape, out_shape, n_params", CASES, ids=IDS)
+def test_backward_matches_finite_differences(name, factory, in_shape, out_shape, n_params,
+                                             gradient_check):
+    layer = factory(dtype="float64")
+    layer.build(in_shape)
+    # Non-trivial weights (e.g. BatchNormalization's gamma starts at 1, beta at 0).
+    rng = np.random.default_rng(1)
+    layer.set_weights([rng.uniform(0.5, 1.5, w.shape) for w in layer.get_weights()])
+    # Dropout is random in training: its gradient is checked in inference mode here
+    # (and against its mask in test_layers_core).
+    gradient_check(layer, _inputs(in_shape), training=name != "dropout")
+
+
+@pytest.mark.parametrize("name, factory, in_shape, out_shape, n_params", CASES, ids=IDS)
+def test_save_load_round_trip(name, factory, in_shape, out_shape, n_params, tmp_path):
+    layer = factory(input_shape=in_shape)
+    model = models.Sequential([layer])
+    rng = np.random.default_rng(2)
+    model.set_weights([rng.uniform(0.5, 1.5, w.shape) for w in model.get_weights()])
+    x = _inputs(in_shape, batch=4).astype(np.float32)
+    model.save(tmp_path / "model.npz")
+    loaded = models.load_model(tmp_path / "model.npz")
+    restored = loaded.layers[0]
+    assert type(restored) is type(layer)
+    assert restored.get_config() == layer.get_config()
+    for a, b in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+@pytest.mark.parametrize("name, factory, in_shape, out_shape, n_params", CASES, ids=IDS)
+def test_config_round_trip(name, factory, in_shape, out_shape, n_params):
+    layer = factory()
+    clone = layers.deserialize(layers.serialize(layer))
+    assert type(clone) is type(layer)
+    assert clone.get_config() == layer.get_config()
+
+
+def test_unique_keras_like_names():
+    first, second = layers.Conv2D(1, 1), layers.Conv2D(1, 1)
+    assert first.name.startswith("conv2d") and second.name.startswith("conv2d")
+    assert first.name != second.name
+    assert layers.MaxPooling2D().name.startswith("max_pooling2d")
+    assert layers.BatchNormalization().name.startswith("batch_normalization")
+    assert layers.Dense(1, name="logits").name == "logits"
+
+
+@pytest.mark.parametrize("factory", [
+    lambda: layers.Conv2D(4, 3, kernal_size=3),
+    lambda: layers.Dense(4, activaton="relu"),
+    lambda: layers.MaxPooling2D(pool=2),
+    lambda: layers.Dropout(0.5, rat=0.1),
+])
+def test_unknown_keyword_arguments_are_named(factory):
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        factory()
+
+
+def test_set_weights_checks_count_and_shapes():
+    layer = layers.Dense(3)
+    layer.build((4,))
+    with pytest.raises(ValueError, match="2 weight arrays"):
+        layer.set_weights([np.zeros((4, 3))])
+    with pytest.raises(ValueError, match=r"shape \(4, 3\)"):
+        layer.set_weights([np.zeros((3, 4)), np.zeros(3)])
+    kernel = layer.params["kernel"]
+    layer.set_weights([np.ones((4, 3)), np.zeros(3)])
+    assert layer.params["kernel"] is kernel, "weights are overwritten in place"
+    assert kernel.dtype == np.float32 and kernel.sum() == 12
+
+
+def test_count_params_before_build_is_an_error():
+    with pytest.raises(ValueError, match="not built"):
+        layers.Dense(3).count_params()
+
+
+def test_forward_rejects_a_different_input_shape():
+    layer = layers.Dense(3)
+    layer.forward(np.zeros((2, 4), np.float32))
+    with pytest.raises(ValueError, match=r"expects inputs of shape"):
+        layer.forward(np.zeros((2, 5), np.float32))
+
+
+def test_bad_dtype_is_rejected():
+    with pytest.raises(ValueError, match="dtype"):
+        layers.Dense(3, dtype="int32")
