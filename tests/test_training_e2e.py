@@ -1,0 +1,53 @@
+"""End to end on real MNIST: a Keras tutorial program with only its imports changed,
+trained on a subset small enough for CI."""
+import time
+
+import numpy as np
+import pytest
+
+# The tutorial's `from keras import ...` lines, changed to fastconv:
+from fastconv import layers, models, optimizers
+from fastconv.datasets import mnist
+from fastconv.utils import to_categorical
+
+TRAIN_IMAGES, TEST_IMAGES = 4000, 1000
+
+
+def _load_subset():
+    (x_train, y_train), (x_test, y_test) = mnist.load_data()
+    x_train = x_train[:TRAIN_IMAGES].reshape(-1, 28, 28, 1).astype("float32") / 255.0
+    x_test = x_test[:TEST_IMAGES].reshape(-1, 28, 28, 1).astype("float32") / 255.0
+    return (x_train, to_categorical(y_train[:TRAIN_IMAGES])), \
+        (x_test, to_categorical(y_test[:TEST_IMAGES]))
+
+
+def _tutorial_model():
+    """The tutorial's CNN: Conv 32 3x3 he_uniform -> MaxPool -> Dense 100 -> Dense 10."""
+    model = models.Sequential()
+    model.add(layers.Conv2D(32, (3, 3), activation="relu", kernel_initializer="he_uniform",
+                            input_shape=(28, 28, 1)))
+    model.add(layers.MaxPooling2D((2, 2)))
+    model.add(layers.Flatten())
+    model.add(layers.Dense(100, activation="relu", kernel_initializer="he_uniform"))
+    model.add(layers.Dense(10, activation="softmax"))
+    model.compile(optimizer=optimizers.SGD(lr=0.01, momentum=0.9),
+                  loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_tutorial_program_learns_mnist_subset(capsys):
+    np.random.seed(0)
+    (x_train, y_train), (x_test, y_test) = _load_subset()
+    model = _tutorial_model()
+    start = time.perf_counter()
+    history = model.fit(x_train, y_train, epochs=2, batch_size=32,
+                        validation_data=(x_test, y_test), verbose=2)
+    seconds = time.perf_counter() - start
+    _, accuracy = model.evaluate(x_test, y_test, verbose=0)
+    with capsys.disabled():
+        print(f"\n[e2e] {TRAIN_IMAGES} MNIST images x 2 epochs in {seconds:.1f} s: "
+              f"test accuracy {accuracy:.4f}")
+    assert history.history["val_accuracy"][-1] == pytest.approx(accuracy)
+    assert history.history["loss"][1] < history.history["loss"][0]
+    assert accuracy > 0.85, "chance is 0.1; two epochs on 4000 images give ~0.91"
+    assert len(capsys.readouterr().out.splitlines()) == 2, "one line per epoch"
