@@ -6,9 +6,9 @@ from _cases import FASTCONV, GFLOPS, REFERENCE, TORCH_PREFIX
 from _timing import median_ms
 
 MISSING = "—"
-# A candidate whose slowest round took this many times its fastest is marked: the shared
-# host stalled the machine during the case (a descheduled vCPU holds up every OpenMP
-# barrier for milliseconds), so its median deserves a rerun before it is believed.
+# A candidate whose slowest round took this many times its fastest is marked: other work
+# on the shared cores disturbed the case (a preempted OpenMP thread holds up every barrier
+# for a scheduler tick, ~4 ms), so its median deserves a rerun before it is believed.
 NOISY_SPREAD = 2.0
 NOISY_MARK = "*"
 

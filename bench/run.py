@@ -24,7 +24,7 @@ import _cases  # noqa: E402
 import _report  # noqa: E402
 from _machine import FP32_PEAK_GFLOPS, cpu_model, peak_gflops  # noqa: E402
 from _timing import interleaved_times  # noqa: E402
-from shapes import SHAPE_NAMES, select  # noqa: E402
+from shapes import QUICK_BATCH_DIVISOR, SHAPE_NAMES, select  # noqa: E402
 
 DEFAULT_ROUNDS = 7
 # Per implementation and case: enough for several rounds of the NumPy reference on the
@@ -43,7 +43,7 @@ def parse_args(argv=None):
                    help="an implementation whose timed calls of one case add up to this "
                         f"sits out the remaining rounds (default {DEFAULT_BUDGET_S:g})")
     p.add_argument("--quick", action="store_true",
-                   help="batches 16 times smaller: the whole run takes seconds")
+                   help=f"batches {QUICK_BATCH_DIVISOR} times smaller: the run takes seconds")
     p.add_argument("--torch", action="store_true",
                    help="add PyTorch's CPU numbers (skipped with a note if torch is absent)")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
@@ -70,6 +70,7 @@ def load_torch(threads):
 
 
 def run_metadata(args, threads, torch_baseline):
+    """What the header line and the JSON file say about this run."""
     return {
         "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
         "cpu": cpu_model(), "logical_cpus": os.cpu_count(),
