@@ -4,6 +4,9 @@ arrays, and a Keras-style API to train small CNNs with them.
 Kernel API (same signatures in fastconv.reference, the plain-NumPy baseline):
 conv2d, conv2d_backward, conv1d, conv1d_backward, pool2d, pool2d_backward,
 set_num_threads, get_num_threads, show_config.
+
+Keras-style API: fastconv.layers, models (Sequential, load_model), optimizers, losses,
+metrics, callbacks, initializers, activations, datasets (mnist, fashion_mnist), utils.
 """
 __version__ = "0.1.0"
 
@@ -18,6 +21,10 @@ except ImportError as exc:  # running from a source tree that was never built
 from fastconv.config import get_num_threads, set_num_threads, show_config
 from fastconv.ops import (conv1d, conv1d_backward, conv2d, conv2d_backward, pool2d,
                           pool2d_backward)
+
+# The Keras-style API, reachable as attributes (fastconv.layers.Conv2D, ...) as in Keras.
+from fastconv import (activations, callbacks, datasets, initializers, layers, losses,  # noqa: E402
+                      metrics, models, optimizers, utils)
 
 __all__ = ["conv2d", "conv2d_backward", "conv1d", "conv1d_backward", "pool2d",
            "pool2d_backward", "set_num_threads", "get_num_threads", "show_config",
