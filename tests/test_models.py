@@ -84,6 +84,12 @@ class TestStructure:
         with pytest.raises(ValueError, match="already has a layer named 'd'"):
             model.add(layers.Dense(2, name="d"))
 
+    def test_add_of_an_incompatible_layer_leaves_the_model_unchanged(self):
+        model = models.Sequential([layers.Dense(4, input_shape=(3,))])
+        with pytest.raises(ValueError, match="rank 4"):
+            model.add(layers.Conv2D(2, 3))
+        assert len(model.layers) == 1 and model.output_shape == (None, 4)
+
     def test_add_refuses_non_layers(self):
         with pytest.raises(TypeError, match="fastconv layer"):
             models.Sequential().add("dense")

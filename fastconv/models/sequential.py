@@ -109,7 +109,11 @@ class Sequential:
             self._input_shape = layer.declared_input_shape
         self._layers.append(layer)
         if self._input_shape is not None:
-            self._build_layers()
+            try:
+                self._build_layers()
+            except ValueError:
+                self._layers.pop()  # leave the model as it was
+                raise
 
     def build(self, input_shape=None):
         """Build every layer for inputs of `input_shape` (batch dimension included, as Keras)."""
