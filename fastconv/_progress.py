@@ -44,8 +44,8 @@ class ProgressBar:
         if not self.live:
             return
         now = time.perf_counter()
-        if now - self.last_draw < REFRESH_SECONDS and step < self.steps:
-            return
+        if now - self.last_draw < REFRESH_SECONDS:
+            return  # finish() draws the last state
         self.last_draw = now
         elapsed = now - self.start
         eta = elapsed / step * (self.steps - step) if step else 0.0
