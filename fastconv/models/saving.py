@@ -12,8 +12,8 @@ import zipfile
 
 import numpy as np
 
-__all__ = ["write_archive", "read_archive", "numbered", "HEADER_KEY", "MODEL_FORMAT", "WEIGHTS_FORMAT",
-           "FORMAT_VERSION"]
+__all__ = ["write_archive", "read_archive", "numbered", "HEADER_KEY", "MODEL_FORMAT",
+           "WEIGHTS_FORMAT", "FORMAT_VERSION"]
 
 HEADER_KEY = "fastconv_header"
 MODEL_FORMAT = "fastconv.Sequential"
