@@ -15,6 +15,7 @@ from fastconv import callbacks as callbacks_module
 from fastconv import layers as layers_module
 from fastconv import losses, optimizers
 from fastconv import metrics as metrics_module
+from fastconv._blas_threads import single_threaded_blas
 from fastconv._progress import ProgbarLogger, ProgressBar
 from fastconv.layers.base import Layer, unique_name
 from fastconv.layers.input import InputLayer
@@ -240,6 +241,7 @@ class Sequential:
         means.update(loss, y, y_pred)
         return loss
 
+    @single_threaded_blas()
     def train_on_batch(self, x, y):
         """One optimizer step on one batch; returns the loss (and metrics, as evaluate)."""
         self._require_compiled()
@@ -257,6 +259,7 @@ class Sequential:
         return x, self.loss.check_targets(y, self._layers[-1].output_shape)
 
     # -- fit -----------------------------------------------------------------------
+    @single_threaded_blas()
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
         """Train for `epochs` epochs (counting from initial_epoch); returns a History whose
@@ -331,6 +334,7 @@ class Sequential:
         values = list(results.values())
         return values[0] if len(values) == 1 else values
 
+    @single_threaded_blas()
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False):
         """The loss and metrics on (x, y): [loss, metric, ...], or the loss alone when
         compiled without metrics, or a dict with return_dict=True."""
@@ -340,6 +344,7 @@ class Sequential:
         results = self._evaluate_arrays(x, y, batch_size, _resolve_verbose(verbose))
         return self._as_evaluate_result(results, return_dict)
 
+    @single_threaded_blas()
     def predict(self, x, batch_size=None, verbose=0):
         """The model's outputs for x, computed batch by batch (inference mode)."""
         batch_size = data.check_batch_size(batch_size)
