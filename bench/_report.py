@@ -56,7 +56,7 @@ def notes(meta, with_torch):
     lines = [
         "- **ms**: median wall time of one call, outputs allocated as in the public API. "
         "In each round every implementation is called once, in turn (after one warm-up "
-        "call each), so all see the same machine; `[k rounds]`: fewer rounds, because "
+        "call each), so all see the same machine; `[k of R rounds]`: fewer rounds, because "
         f"that implementation's calls used up the {meta['budget_s']:g} s budget. "
         f"`{NOISY_MARK}`: its slowest round took over {NOISY_SPREAD:g}× its fastest (the "
         "shared machine was disturbed): rerun before believing that number.",
@@ -102,7 +102,7 @@ def _ms_cell(seconds, rounds):
     if not seconds:
         return MISSING
     noisy = NOISY_MARK if max(seconds) > NOISY_SPREAD * min(seconds) else ""
-    fewer = f" [{len(seconds)} rounds]" if len(seconds) < rounds else ""
+    fewer = f" [{len(seconds)} of {rounds} rounds]" if len(seconds) < rounds else ""
     return _num(median_ms(seconds)) + noisy + fewer
 
 
