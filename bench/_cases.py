@@ -5,6 +5,11 @@ of the public API pays. fastconv's `conv2d_backward` runs two kernels, one for d
 one for dw and db; they are timed separately here by calling them the way ops does.
 The NumPy reference computes dx and dw in one loop, so it is only timed on the
 BACKWARD_ALL pass, the full `conv2d_backward` -> (dx, dw, db) of every implementation.
+
+The reference runs with NumPy's BLAS on one thread, as fastconv's model training does:
+after each call a multi-threaded OpenBLAS pool keeps spinning for a while and takes the
+cores from the next OpenMP kernel, which would slow fastconv and torch in the
+interleaved rounds (see fastconv/_blas_threads.py for the measurement).
 """
 from dataclasses import dataclass, field
 
@@ -12,6 +17,7 @@ import numpy as np
 
 import fastconv
 import fastconv.reference
+from fastconv._blas_threads import single_threaded_blas
 from fastconv._kernels import _conv
 from shapes import ConvShape
 
@@ -47,6 +53,14 @@ def cases(shape, dtype, seed=0):
     return build(shape, np.dtype(dtype), rng)
 
 
+def _one_blas_thread(call):
+    """`call`, run with OpenBLAS limited to one thread."""
+    def run():
+        with single_threaded_blas():
+            return call()
+    return run
+
+
 def _conv_cases(shape, dtype, rng):
     g = shape.geometry()
     x = rng.standard_normal(shape.x_shape, dtype=dtype)
@@ -70,12 +84,13 @@ def _conv_cases(shape, dtype, rng):
     return [
         Case(shape, FORWARD, flops, GFLOPS, inputs, {
             FASTCONV: lambda: fastconv.conv2d(x, w, b, *args),
-            REFERENCE: lambda: fastconv.reference.conv2d(x, w, b, *args)}),
+            REFERENCE: _one_blas_thread(lambda: fastconv.reference.conv2d(x, w, b, *args))}),
         Case(shape, BACKWARD_INPUT, flops, GFLOPS, inputs, {FASTCONV: backward_input}),
         Case(shape, BACKWARD_WEIGHT, flops, GFLOPS, inputs, {FASTCONV: backward_weight}),
         Case(shape, BACKWARD_ALL, 2 * flops, GFLOPS, inputs, {
             FASTCONV: lambda: fastconv.conv2d_backward(dy, x, w, *args),
-            REFERENCE: lambda: fastconv.reference.conv2d_backward(dy, x, w, *args)}),
+            REFERENCE: _one_blas_thread(
+                lambda: fastconv.reference.conv2d_backward(dy, x, w, *args))}),
     ]
 
 
@@ -92,8 +107,9 @@ def _pool_cases(shape, dtype, rng):
     return [
         Case(shape, FORWARD, forward_bytes, GBPS, inputs, {
             FASTCONV: lambda: fastconv.pool2d(x, *args),
-            REFERENCE: lambda: fastconv.reference.pool2d(x, *args)}),
+            REFERENCE: _one_blas_thread(lambda: fastconv.reference.pool2d(x, *args))}),
         Case(shape, BACKWARD, backward_bytes, GBPS, inputs, {
             FASTCONV: lambda: fastconv.pool2d_backward(dy, x, *args),
-            REFERENCE: lambda: fastconv.reference.pool2d_backward(dy, x, *args)}),
+            REFERENCE: _one_blas_thread(
+                lambda: fastconv.reference.pool2d_backward(dy, x, *args))}),
     ]

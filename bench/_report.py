@@ -68,8 +68,9 @@ def notes(meta, with_torch):
         f"{meta['peak_gflops']:.0f} GFLOP/s ({meta['dtype']}). Pooling: GB/s of the bytes "
         "fastconv moves (forward x + y; backward dy + x + dx).",
         "- **speed-up**: the other's ms / fastconv's ms (above 1: fastconv is faster).",
-        "- The NumPy reference runs on NumPy's BLAS threads (all cores unless "
-        "OPENBLAS_NUM_THREADS says otherwise), not on the thread count above.",
+        "- The NumPy reference runs with NumPy's BLAS on one thread, as fastconv's model "
+        "training does: a multi-threaded OpenBLAS pool keeps spinning after each call and "
+        "would take the cores from the OpenMP kernels timed next to it.",
     ]
     if with_torch:
         lines.append(

@@ -25,7 +25,7 @@ def interleaved_times(candidates, rounds, budget):
     times = {label: [] for label in labels}
     for r in range(rounds):
         for label in labels[r % len(labels):] + labels[:r % len(labels)]:
-            if sum(times[label]) >= budget:
+            if times[label] and sum(times[label]) >= budget:
                 continue
             start = time.perf_counter()
             candidates[label]()
