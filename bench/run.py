@@ -1,7 +1,7 @@
 """fastconv's kernel benchmark: fastconv against the NumPy reference (and PyTorch with
 --torch), side by side in one run, for each shape of bench/shapes.py and each pass.
 
-    python bench/run.py                 # all shapes, float32, a few minutes
+    python bench/run.py                 # all shapes, float32: under a minute when idle
     python bench/run.py --quick         # small batches, well under a minute
     python bench/run.py --torch --shapes resnet-3x3 pool-56 --json out.json
 
@@ -27,8 +27,9 @@ from _timing import interleaved_times  # noqa: E402
 from shapes import QUICK_BATCH_DIVISOR, SHAPE_NAMES, select  # noqa: E402
 
 DEFAULT_ROUNDS = 7
-# Per implementation and case: enough for several rounds of the NumPy reference on the
-# mid-size shapes, one or two on the 224×224 stem, so a full run takes a few minutes.
+# Per implementation and case: every round of the NumPy reference on the mid-size shapes,
+# four or five on the 224×224 stem (1-1.5 s a call), so a full run takes well under a
+# minute on an idle machine (30 s measured; 47 s with --torch).
 DEFAULT_BUDGET_S = 5.0
 
 
