@@ -8,6 +8,7 @@ values on every call, as a seeded Keras initializer gives).
 import math
 
 import numpy as np
+from fastconv._registry import Registry
 
 __all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomUniform", "RandomNormal",
            "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal",
@@ -192,45 +193,12 @@ class LecunNormal(_VarianceScalingPreset):
     PRESET = (1.0, "fan_in", "truncated_normal")
 
 
-_CLASSES = {cls.__name__: cls for cls in (
-    Zeros, Ones, Constant, RandomUniform, RandomNormal, VarianceScaling, GlorotUniform,
-    GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal)}
-_BY_NAME = {"zeros": Zeros, "ones": Ones, "constant": Constant,
-            "random_uniform": RandomUniform, "random_normal": RandomNormal,
-            "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
-            "glorot_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
-            "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal}
+_REGISTRY = Registry("initializer", Initializer, {
+    "zeros": Zeros, "ones": Ones, "constant": Constant,
+    "random_uniform": RandomUniform, "random_normal": RandomNormal,
+    "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
+    "glorot_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
+    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+}, example="glorot_uniform")
+get, serialize, deserialize = _REGISTRY.get, _REGISTRY.serialize, _REGISTRY.deserialize
 
-
-def get(identifier):
-    """An initializer from a name ("he_uniform" or "HeUniform"), a config dict or an instance."""
-    if isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier) or _CLASSES.get(identifier)
-        if cls is None:
-            raise ValueError(f"unknown initializer {identifier!r}; expected one of "
-                             f"{sorted(_BY_NAME)}")
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    raise TypeError(f"initializer must be a name such as 'glorot_uniform' or a "
-                    f"fastconv.initializers object, got {type(identifier).__name__} "
-                    f"{identifier!r}")
-
-
-def serialize(initializer):
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
-
-
-def deserialize(config):
-    if isinstance(config, str):
-        return get(config)
-    cls = _CLASSES.get(config.get("class_name")) if isinstance(config, dict) else None
-    if cls is None:
-        raise ValueError(f"unknown initializer config {config!r}; expected a class_name "
-                         f"among {sorted(_CLASSES)}")
-    try:
-        return cls.from_config(config.get("config", {}))
-    except TypeError as exc:
-        raise ValueError(f"bad config for initializer {config['class_name']}: {exc}") from None

@@ -9,6 +9,7 @@ respect to the logits. `from_logits=True` asks for that when the model outputs l
 import numpy as np
 
 from fastconv import activations
+from fastconv._registry import Registry
 
 __all__ = ["Loss", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
            "BinaryCrossentropy", "MeanSquaredError", "categorical_crossentropy",
@@ -212,40 +213,12 @@ sparse_categorical_crossentropy = SparseCategoricalCrossentropy()
 binary_crossentropy = BinaryCrossentropy()
 mean_squared_error = mse = MeanSquaredError()
 
-_CLASSES = {cls.__name__: cls for cls in (CategoricalCrossentropy,
-                                          SparseCategoricalCrossentropy, BinaryCrossentropy,
-                                          MeanSquaredError)}
-_BY_NAME = {"categorical_crossentropy": CategoricalCrossentropy,
-            "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
-            "binary_crossentropy": BinaryCrossentropy, "mean_squared_error": MeanSquaredError,
-            "mse": MeanSquaredError}
+_REGISTRY = Registry("loss", Loss, {
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "binary_crossentropy": BinaryCrossentropy,
+    "mean_squared_error": MeanSquaredError,
+    "mse": MeanSquaredError,
+}, example="categorical_crossentropy")
+get, serialize, deserialize = _REGISTRY.get, _REGISTRY.serialize, _REGISTRY.deserialize
 
-
-def get(identifier):
-    """A loss from a name ("categorical_crossentropy", "mse", ...), a config or an instance."""
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier) or _CLASSES.get(identifier)
-        if cls is None:
-            raise ValueError(f"unknown loss {identifier!r}; expected one of {sorted(_BY_NAME)}")
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    raise TypeError(f"loss must be a name such as 'categorical_crossentropy' or a "
-                    f"fastconv.losses object, got {type(identifier).__name__} {identifier!r}")
-
-
-def serialize(loss):
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
-
-
-def deserialize(config):
-    cls = _CLASSES.get(config.get("class_name")) if isinstance(config, dict) else None
-    if cls is None:
-        raise ValueError(f"unknown loss config {config!r}; expected a class_name among "
-                         f"{sorted(_CLASSES)}")
-    try:
-        return cls.from_config(config.get("config", {}))
-    except TypeError as exc:
-        raise ValueError(f"bad config for loss {config['class_name']}: {exc}") from None

@@ -9,6 +9,7 @@ learning_rate / (1 + decay * iterations).
 import math
 
 import numpy as np
+from fastconv._registry import Registry
 
 __all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "get", "serialize", "deserialize"]
 
@@ -185,36 +186,7 @@ class RMSprop(Optimizer):
                 "epsilon": self.epsilon, "centered": self.centered}
 
 
-_CLASSES = {"SGD": SGD, "Adam": Adam, "RMSprop": RMSprop}
-_BY_NAME = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
+_REGISTRY = Registry("optimizer", Optimizer, {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop},
+                     example="adam")
+get, serialize, deserialize = _REGISTRY.get, _REGISTRY.serialize, _REGISTRY.deserialize
 
-
-def get(identifier):
-    """An optimizer from a name ("sgd", "adam", "rmsprop"), a config dict or an instance."""
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier.lower())
-        if cls is None:
-            raise ValueError(f"unknown optimizer {identifier!r}; expected one of "
-                             f"{sorted(_BY_NAME)} or an optimizer object")
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    raise TypeError(f"optimizer must be a name such as 'adam' or a fastconv.optimizers "
-                    f"object, got {type(identifier).__name__} {identifier!r}")
-
-
-def serialize(optimizer):
-    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
-
-
-def deserialize(config):
-    cls = _CLASSES.get(config.get("class_name")) if isinstance(config, dict) else None
-    if cls is None:
-        raise ValueError(f"unknown optimizer config {config!r}; expected a class_name among "
-                         f"{sorted(_CLASSES)}")
-    try:
-        return cls.from_config(config.get("config", {}))
-    except TypeError as exc:
-        raise ValueError(f"bad config for optimizer {config['class_name']}: {exc}") from None

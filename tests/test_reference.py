@@ -4,6 +4,7 @@ import pytest
 
 import fastconv
 from fastconv import reference
+from conftest import FD_TOLERANCE, numeric_gradient
 
 IMPLEMENTATIONS = [reference, fastconv]
 
@@ -11,11 +12,6 @@ TEXTBOOK_IMAGE = [[1, 1, 0, 1, 1], [1, 0, 1, 0, 1], [1, 1, 1, 1, 0], [0, 0, 1, 1
 TEXTBOOK_KERNEL = [[1, 0, 1], [0, 1, 0], [1, 1, 0]]
 TEXTBOOK_POOL_INPUT = [[3, 5, 4, 1], [2, 2, 5, 6], [4, 4, 2, 5], [1, 3, 5, 4]]
 TEXTBOOK_POOLED = {"max": [[5, 6], [4, 5]], "min": [[2, 1], [1, 2]], "avg": [[3, 4], [3, 4]]}
-
-# Central differences in float64: step 1e-6 leaves ~1e-9 of truncation + rounding error.
-FD_STEP = 1e-6
-FD_TOLERANCE = 1e-6
-
 
 @pytest.mark.parametrize("impl", IMPLEMENTATIONS, ids=["reference", "fastconv"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -32,20 +28,6 @@ def test_textbook_convolution(impl, dtype):
 def test_textbook_pooling(impl, mode):
     x = np.array(TEXTBOOK_POOL_INPUT, dtype=np.float64)[None, :, :, None]
     np.testing.assert_array_equal(impl.pool2d(x, 2, mode=mode)[0, :, :, 0], TEXTBOOK_POOLED[mode])
-
-
-def numeric_gradient(f, a):
-    """d(f)/d(a) by central differences, element by element."""
-    grad = np.zeros_like(a)
-    for i in np.ndindex(a.shape):
-        old = a[i]
-        a[i] = old + FD_STEP
-        up = f()
-        a[i] = old - FD_STEP
-        down = f()
-        a[i] = old
-        grad[i] = (up - down) / (2 * FD_STEP)
-    return grad
 
 
 CONV_GEOMETRIES = [
