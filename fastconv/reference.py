@@ -64,10 +64,10 @@ def _windows(xp, g):
     """Sliding windows of the padded input: (N, OH, OW, C, PH, PW)."""
     win = np.lib.stride_tricks.sliding_window_view(xp, g.pool, axis=(1, 2))
     sh, sw = g.strides
-    return win[:, ::sh, ::sw][:, :g.oh, :g.ow]
+    return win[:, ::sh, ::sw]
 
 
-def _pool_fill(mode, dtype):
+def _pool_fill(mode):
     """Padding value that never wins: -inf for max, +inf for min, 0 for avg."""
     return {"max": -np.inf, "min": np.inf, "avg": 0.0}[mode]
 
@@ -84,7 +84,7 @@ def pool2d(x, pool_size=2, strides=None, padding="valid", mode="max"):
     Average pooling divides by the number of real pixels in the window (Keras).
     """
     x, g = pool_inputs(x, pool_size, strides, padding, mode)
-    win = _windows(_pad(x, g.padding, _pool_fill(mode, x.dtype)), g)
+    win = _windows(_pad(x, g.padding, _pool_fill(mode)), g)
     if mode == "max":
         return win.max(axis=(-2, -1))
     if mode == "min":
@@ -112,7 +112,7 @@ def pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid", mode="max
             for s in range(pw):
                 dxp[:, r:r + sh * (g.oh - 1) + 1:sh, s:s + sw * (g.ow - 1) + 1:sw, :] += share
     else:
-        win = _windows(_pad(x.astype(dtype, copy=False), g.padding, _pool_fill(mode, dtype)), g)
+        win = _windows(_pad(x.astype(dtype, copy=False), g.padding, _pool_fill(mode)), g)
         flat = win.reshape(win.shape[:4] + (ph * pw,))
         pick = np.argmax(flat, axis=-1) if mode == "max" else np.argmin(flat, axis=-1)
         n, oh, ow, c = np.indices(pick.shape, sparse=True)
