@@ -1,14 +1,14 @@
 """pytest-benchmark suite: fastconv's kernels and the NumPy reference, shape by shape.
 
 Run with `pytest bench/` (the default test run only collects tests/). Batches are the
-quick ones of bench/shapes.py so the suite takes seconds. pytest-benchmark times one
+quick ones of fastconv/benchmark/shapes.py so the suite takes seconds. pytest-benchmark times one
 implementation after the other, not interleaved: on a shared machine whose speed drifts,
 compare with `python bench/run.py`, which alternates them round by round.
 """
 import pytest
 
-import _cases
-from shapes import SHAPES, quick
+from fastconv.benchmark import cases as _cases
+from fastconv.benchmark.shapes import SHAPES, quick
 
 # Timed calls per benchmark, after one warm-up: the reference's slowest quick call takes
 # tens of milliseconds, so the suite stays short.

@@ -2,8 +2,8 @@
 saying what each column measures, and the raw numbers as JSON."""
 import json
 
-from _cases import FASTCONV, GFLOPS, REFERENCE, TORCH_PREFIX
-from _timing import median_ms
+from fastconv.benchmark.cases import FASTCONV, GFLOPS, REFERENCE, TORCH_PREFIX
+from fastconv.benchmark.timing import median_ms
 
 MISSING = "—"
 # A candidate whose slowest round took this many times its fastest is marked: other work

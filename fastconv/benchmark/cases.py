@@ -19,7 +19,7 @@ import fastconv
 import fastconv.reference
 from fastconv._blas_threads import single_threaded_blas
 from fastconv._kernels import _conv
-from shapes import ConvShape
+from fastconv.benchmark.shapes import ConvShape
 
 FASTCONV = "fastconv"
 REFERENCE = "reference"

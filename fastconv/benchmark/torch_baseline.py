@@ -8,8 +8,9 @@ either may be PyTorch's faster one for a given shape; the report keeps the bette
 The backward passes call the ATen operators autograd itself calls, with the output
 mask selecting dx, (dw, db) or all three, so nothing but the kernels is timed.
 """
-from _cases import BACKWARD_ALL, BACKWARD_INPUT, BACKWARD_WEIGHT, FORWARD, TORCH_PREFIX
-from shapes import ConvShape
+from fastconv.benchmark.cases import (BACKWARD_ALL, BACKWARD_INPUT, BACKWARD_WEIGHT, FORWARD,
+                                      TORCH_PREFIX)
+from fastconv.benchmark.shapes import ConvShape
 
 try:
     import torch
@@ -38,7 +39,7 @@ def set_num_threads(n):
 
 
 def candidates(case):
-    """label -> zero-argument callable, one per memory format, for a Case of _cases."""
+    """label -> zero-argument callable, one per memory format, for a Case of fastconv.benchmark.cases."""
     build = _conv_call if isinstance(case.shape, ConvShape) else _max_pool_call
     formats = {"NCHW": torch.contiguous_format, "NHWC": torch.channels_last}
     return {TORCH_PREFIX + name: build(case, fmt) for name, fmt in formats.items()}
