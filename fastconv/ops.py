@@ -78,7 +78,7 @@ def pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid", mode="max
     x, g = pool_inputs(x, pool_size, strides, padding, mode)
     dy = check_dy(dy, g.out_shape)
     dtype = compute_dtype(x, dy)
-    dx = np.zeros(x.shape, dtype=dtype)
+    dx = np.zeros(x.shape, dtype=dtype) if dy.size == 0 else np.empty(x.shape, dtype=dtype)
     if dy.size:
         _pool.pool2d_backward(_c(dy, dtype), _c(x, dtype), dx, g.pool, g.strides, g.padding,
                               POOL_MODE_CODES[mode], get_num_threads())

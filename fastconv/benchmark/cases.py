@@ -23,6 +23,7 @@ from fastconv.benchmark.shapes import ConvShape
 
 FASTCONV = "fastconv"
 REFERENCE = "reference"
+ONE_THREAD = "fastconv 1 thread"
 TORCH_PREFIX = "torch "  # then the memory format: see _torch_baseline
 
 FORWARD = "forward"
@@ -51,6 +52,20 @@ def cases(shape, dtype, seed=0):
     rng = np.random.default_rng(seed)
     build = _conv_cases if isinstance(shape, ConvShape) else _pool_cases
     return build(shape, np.dtype(dtype), rng)
+
+
+def add_one_thread_candidate(case):
+    """Also time fastconv's call of `case` on one OpenMP thread (thread scaling)."""
+    call = case.candidates[FASTCONV]
+
+    def run():
+        threads = fastconv.get_num_threads()
+        fastconv.set_num_threads(1)
+        try:
+            return call()
+        finally:
+            fastconv.set_num_threads(threads)
+    case.candidates[ONE_THREAD] = run
 
 
 def _one_blas_thread(call):

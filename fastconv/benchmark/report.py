@@ -2,7 +2,7 @@
 saying what each column measures, and the raw numbers as JSON."""
 import json
 
-from fastconv.benchmark.cases import FASTCONV, GFLOPS, REFERENCE, TORCH_PREFIX
+from fastconv.benchmark.cases import FASTCONV, GFLOPS, ONE_THREAD, REFERENCE, TORCH_PREFIX
 from fastconv.benchmark.timing import median_ms
 
 MISSING = "—"
@@ -25,16 +25,18 @@ def header(meta):
             f"peak {meta['peak_gflops']:.0f} GFLOP/s{torch}")
 
 
-def table_head(with_torch):
-    """The table's first two lines."""
+def table_head(with_torch, scaling=False):
+    """The kernel table's first two lines."""
     cols = ["shape", "pass", "fastconv ms", "fastconv rate", "% of peak",
             "reference ms", "speed-up vs reference"]
     if with_torch:
         cols += ["torch ms (format)", "speed-up vs torch"]
-    return _line(cols) + "\n" + _line(["---"] * len(cols))
+    if scaling:
+        cols += ["1-thread ms", "threads speed-up"]
+    return _head(cols)
 
 
-def table_row(case, times, meta, with_torch):
+def table_row(case, times, meta, with_torch, scaling=False):
     """One Markdown row for a measured Case; `times` is label -> seconds."""
     fast = median_ms(times[FASTCONV])
     rate = case.work / fast / 1e6  # work per ms -> per second, in giga-units
@@ -48,6 +50,9 @@ def table_row(case, times, meta, with_torch):
         label, torch_ms = _best_torch(times)
         cells += [f"{_ms_cell(times[label], meta['rounds'])} ({label[len(TORCH_PREFIX):]})",
                   _speedup(torch_ms, fast)]
+    if scaling:
+        single = times.get(ONE_THREAD)
+        cells += [_ms_cell(single, meta["rounds"]), _speedup(single and median_ms(single), fast)]
     return _line(cells)
 
 
@@ -72,6 +77,9 @@ def notes(meta, with_torch):
         "training does: a multi-threaded OpenBLAS pool keeps spinning after each call and "
         "would take the cores from the OpenMP kernels timed next to it.",
     ]
+    if meta["scaling"]:
+        lines.append(f"- **threads speed-up**: fastconv on one thread / on {meta['threads']}, "
+                     "timed in the same rounds.")
     if with_torch:
         lines.append(
             "- **torch**: the faster of NCHW and channels_last (NHWC) memory formats, named "
@@ -81,6 +89,43 @@ def notes(meta, with_torch):
     return "\n".join(lines)
 
 
+def model_table_head(with_torch):
+    """The model table's first two lines."""
+    cols = ["model", "fastconv s/epoch", "fastconv images/s"]
+    if with_torch:
+        cols += ["torch s/epoch", "torch images/s", "fastconv time / torch time"]
+    return _head(cols)
+
+
+def model_row(spec, images, times, with_torch):
+    """One Markdown row of the model table; `times` is label -> seconds per epoch."""
+    fast = median_ms(times[FASTCONV]) / 1e3
+    cells = [f"`{spec.name}` {spec.description}", f"{_num(fast)}", f"{images / fast:.0f}"]
+    if with_torch:
+        _, torch_ms = _best_torch(times)
+        torch_s = torch_ms / 1e3
+        cells += [f"{_num(torch_s)}", f"{images / torch_s:.0f}", f"{fast / torch_s:.2f}"]
+    return _line(cells)
+
+
+def model_notes(with_torch):
+    """What the model table measures."""
+    lines = ["- **s/epoch**: median wall time of one `fit(..., epochs=1, batch_size=128)` "
+             "(shuffling, forward, loss, backward, optimizer step, accuracy metric), after "
+             "one warm-up epoch; implementations alternate epoch by epoch."]
+    if with_torch:
+        lines.append("- **torch**: the same layers, optimizer and batch size in the loop "
+                     "PyTorch tutorials write (NCHW, cross-entropy on logits, no metric); "
+                     "below 1 in the last column: fastconv takes less time.")
+    return "\n".join(lines)
+
+
+def model_record(spec, images, times):
+    """A model's raw epoch times and medians, for the JSON file and the chart."""
+    return {"model": spec.name, "images": images, "times_s": times,
+            "median_ms": {label: median_ms(t) for label, t in times.items()}}
+
+
 def record(case, times):
     """A Case's raw times (seconds, every round) and medians, for the JSON file."""
     return {"shape": case.shape.name, "label": case.shape.label, "pass": case.pass_name,
@@ -88,9 +133,10 @@ def record(case, times):
             "median_ms": {label: median_ms(t) for label, t in times.items()}}
 
 
-def write_json(path, meta, records):
+def write_json(path, meta, records, model_records=()):
     with open(path, "w") as f:
-        json.dump({"meta": meta, "results": records}, f, indent=1)
+        json.dump({"meta": meta, "results": records, "models": list(model_records)}, f,
+                  indent=1)
 
 
 def _best_torch(times):
@@ -114,6 +160,10 @@ def _speedup(other_ms, fast_ms):
 def _num(v):
     """Three significant digits, never in exponent notation."""
     return f"{v:.0f}" if v >= 100 else f"{v:.1f}" if v >= 10 else f"{v:.2f}"
+
+
+def _head(cols):
+    return _line(cols) + "\n" + _line(["---"] * len(cols))
 
 
 def _line(cells):

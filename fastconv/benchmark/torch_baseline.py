@@ -74,3 +74,39 @@ def _max_pool_call(case, fmt):
     _, indices = F.max_pool2d(x, window, window, return_indices=True)
     return lambda: torch.ops.aten.max_pool2d_with_indices_backward(
         dy, x, window, window, [0, 0], [1, 1], False, indices)
+
+
+def model_epoch(spec, x, y, seed=0):
+    """A zero-argument callable training one more epoch of the benchmark model `spec`
+    (fastconv.benchmark.models) the way PyTorch tutorials do, on x (n, 28, 28, 1) and
+    one-hot y, in NCHW (PyTorch's default memory format)."""
+    torch.manual_seed(seed)
+    modules = []
+    channels = 1
+    for filters, size in spec.conv_layers:
+        modules += [torch.nn.Conv2d(channels, filters, size), torch.nn.ReLU(),
+                    torch.nn.MaxPool2d(2)]
+        channels = filters
+    modules.append(torch.nn.Flatten())
+    features = spec.flat_features()
+    if spec.hidden:
+        modules += [torch.nn.Linear(features, spec.hidden), torch.nn.ReLU()]
+        features = spec.hidden
+    modules.append(torch.nn.Linear(features, 10))
+    model = torch.nn.Sequential(*modules)
+    if spec.optimizer == "sgd":
+        optimizer = torch.optim.SGD(model.parameters(), lr=spec.learning_rate, momentum=0.9)
+    else:
+        optimizer = torch.optim.Adam(model.parameters(), lr=spec.learning_rate)
+    images = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
+    labels = torch.from_numpy(y.argmax(axis=1))
+
+    def epoch():
+        order = torch.randperm(len(images))
+        for start in range(0, len(images), spec.batch_size):
+            batch = order[start:start + spec.batch_size]
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(images[batch]), labels[batch])
+            loss.backward()
+            optimizer.step()
+    return epoch
