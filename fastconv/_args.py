@@ -63,6 +63,43 @@ def check_dy(dy, expected_shape):
     return dy
 
 
+# Activations the convolution kernels can fuse (None: none).
+FUSED_ACTIVATIONS = (None, "relu")
+
+
+def check_activation(activation):
+    """activation, if the kernels can fuse it; ValueError otherwise."""
+    if not any(activation is a or (isinstance(activation, str) and activation == a)
+               for a in FUSED_ACTIVATIONS):
+        raise ValueError(f"activation must be one of {FUSED_ACTIVATIONS} for a fused "
+                         f"convolution, got {activation!r}")
+    return activation
+
+
+def check_flag(name, value):
+    """A bool (Python or NumPy); TypeError for anything else."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def activation_mask(activation, y, out_shape):
+    """For the backward of a fused activation: y (the forward's output, which decides where
+    the gradient passes) checked against the output shape; None without an activation."""
+    if check_activation(activation) is None:
+        if y is not None:
+            raise ValueError("y is only used with activation='relu'; pass activation='relu' "
+                             "or leave y out")
+        return None
+    if y is None:
+        raise ValueError("activation='relu' needs y, the forward's output: the gradient "
+                         "passes where y > 0")
+    y = as_float_array("y", y)
+    if y.shape != tuple(out_shape):
+        raise ValueError(f"y must have the output's shape {tuple(out_shape)}, got {y.shape}")
+    return y
+
+
 def compute_dtype(*arrays):
     """The wider float dtype of the arrays (mixed float32/float64 is computed in float64)."""
     return np.result_type(*[a.dtype for a in arrays if a is not None])

@@ -8,8 +8,9 @@ C-contiguous arrays of the compute dtype when they are not already.
 """
 import numpy as np
 
-from fastconv._args import (Conv2DGeometry, check_dy, compute_dtype, conv1d_backward_via_2d,
-                            conv1d_via_2d, conv_inputs, pool_inputs)
+from fastconv._args import (Conv2DGeometry, activation_mask, check_activation, check_dy,
+                            check_flag, compute_dtype, conv1d_backward_via_2d, conv1d_via_2d,
+                            conv_inputs, pool_inputs)
 from fastconv._kernels import _conv, _pool
 from fastconv.config import get_num_threads
 
@@ -23,36 +24,52 @@ def _c(a, dtype):
     return np.ascontiguousarray(a, dtype=dtype)
 
 
-def conv2d(x, w, b=None, strides=1, padding="valid"):
+def conv2d(x, w, b=None, strides=1, padding="valid", activation=None):
     """2-D cross-correlation of x (N, H, W, C) with w (KH, KW, C, K), plus bias b (K,).
 
     strides: int or (sh, sw). padding: "valid", "same" (Keras), an int, a pair, or
-    ((top, bottom), (left, right)). Returns y (N, OH, OW, K).
+    ((top, bottom), (left, right)). activation: None or "relu", applied as each output
+    tile is stored (no second pass over y). Returns y (N, OH, OW, K).
     """
+    relu = check_activation(activation) == "relu"
     x, w, b = conv_inputs(x, w, b)
     g = Conv2DGeometry(x.shape, w.shape, strides, padding)
     dtype = compute_dtype(x, w, b)
     y = np.empty(g.out_shape, dtype=dtype)
     if y.size:
         _conv.conv2d_forward(_c(x, dtype), _c(w, dtype), None if b is None else _c(b, dtype),
-                             y, g.strides, g.padding, get_num_threads())
+                             y, g.strides, g.padding, relu, get_num_threads())
     return y
 
 
-def conv2d_backward(dy, x, w, strides=1, padding="valid"):
-    """Gradients of conv2d for the upstream gradient dy (N, OH, OW, K): (dx, dw, db)."""
+def conv2d_backward(dy, x, w, strides=1, padding="valid", activation=None, y=None,
+                    input_gradient=True):
+    """Gradients of conv2d for the upstream gradient dy (N, OH, OW, K): (dx, dw, db).
+
+    activation="relu" with y, the output of conv2d(..., activation="relu"): the gradients
+    of that fused call; dy passes where y > 0, masked inside the kernels as they copy dy.
+    input_gradient=False skips dx (returned as None): a network's first layer needs none.
+    """
+    input_gradient = check_flag("input_gradient", input_gradient)
     x, w, _ = conv_inputs(x, w)
     g = Conv2DGeometry(x.shape, w.shape, strides, padding)
     dy = check_dy(dy, g.out_shape)
+    mask = activation_mask(activation, y, g.out_shape)
     dtype = compute_dtype(x, w, dy)
-    dx = np.zeros(x.shape, dtype=dtype)
+    dx = None
+    if input_gradient:
+        dx = np.zeros(x.shape, dtype=dtype) if dy.size == 0 else np.empty(x.shape, dtype=dtype)
     dw = np.zeros(w.shape, dtype=dtype)
     db = np.zeros(g.k, dtype=dtype)
     if dy.size:
         dy = _c(dy, dtype)
+        mask = None if mask is None else _c(mask, dtype)
         nthreads = get_num_threads()
-        _conv.conv2d_backward_data(dy, _c(w, dtype), dx, g.strides, g.padding, nthreads)
-        _conv.conv2d_backward_weights(dy, _c(x, dtype), dw, db, g.strides, g.padding, nthreads)
+        if input_gradient:
+            _conv.conv2d_backward_data(dy, mask, _c(w, dtype), dx, g.strides, g.padding,
+                                       nthreads)
+        _conv.conv2d_backward_weights(dy, mask, _c(x, dtype), dw, db, g.strides, g.padding,
+                                      nthreads)
     return dx, dw, db
 
 

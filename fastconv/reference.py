@@ -7,8 +7,9 @@ sliding-window views. Layouts: x (N, H, W, C), w (KH, KW, C_in, C_out).
 """
 import numpy as np
 
-from fastconv._args import (Conv2DGeometry, check_dy, compute_dtype, conv1d_backward_via_2d,
-                            conv1d_via_2d, conv_inputs, pool_inputs)
+from fastconv._args import (Conv2DGeometry, activation_mask, check_activation, check_dy,
+                            check_flag, compute_dtype, conv1d_backward_via_2d, conv1d_via_2d,
+                            conv_inputs, pool_inputs)
 
 __all__ = ["conv2d", "conv2d_backward", "pool2d", "pool2d_backward",
            "conv1d", "conv1d_backward"]
@@ -24,8 +25,10 @@ def _tap(xp, r, s, g, stride_h, stride_w):
     return xp[:, r:r + stride_h * (g.oh - 1) + 1:stride_h, s:s + stride_w * (g.ow - 1) + 1:stride_w, :]
 
 
-def conv2d(x, w, b=None, strides=1, padding="valid"):
-    """2-D cross-correlation of x (N, H, W, C) with w (KH, KW, C, K), plus bias b (K,)."""
+def conv2d(x, w, b=None, strides=1, padding="valid", activation=None):
+    """2-D cross-correlation of x (N, H, W, C) with w (KH, KW, C, K), plus bias b (K,),
+    then the activation (None or "relu")."""
+    check_activation(activation)
     x, w, b = conv_inputs(x, w, b)
     g = Conv2DGeometry(x.shape, w.shape, strides, padding)
     dtype = compute_dtype(x, w, b)
@@ -36,17 +39,28 @@ def conv2d(x, w, b=None, strides=1, padding="valid"):
             y += _tap(xp, r, s, g, *g.strides) @ w[r, s].astype(dtype, copy=False)
     if b is not None:
         y += b.astype(dtype, copy=False)
+    if activation == "relu":
+        y = np.maximum(y, 0)
     return y
 
 
-def conv2d_backward(dy, x, w, strides=1, padding="valid"):
-    """Gradients of conv2d: returns (dx, dw, db) for the upstream gradient dy (N, OH, OW, K)."""
+def conv2d_backward(dy, x, w, strides=1, padding="valid", activation=None, y=None,
+                    input_gradient=True):
+    """Gradients of conv2d: returns (dx, dw, db) for the upstream gradient dy (N, OH, OW, K).
+
+    activation="relu" with y, the output of conv2d(..., activation="relu"): dy is taken
+    back through the ReLU first (it passes where y > 0). input_gradient=False: dx is None.
+    """
+    input_gradient = check_flag("input_gradient", input_gradient)
     x, w, _ = conv_inputs(x, w)
     g = Conv2DGeometry(x.shape, w.shape, strides, padding)
     dy = check_dy(dy, g.out_shape)
+    y = activation_mask(activation, y, g.out_shape)
     dtype = compute_dtype(x, w, dy)
     xp = _pad(x.astype(dtype, copy=False), g.padding)
     dy = dy.astype(dtype, copy=False)
+    if y is not None:
+        dy = np.where(y > 0, dy, 0).astype(dtype, copy=False)
     w = w.astype(dtype, copy=False)
     dxp = np.zeros_like(xp)
     dw = np.zeros(w.shape, dtype=dtype)
@@ -55,9 +69,9 @@ def conv2d_backward(dy, x, w, strides=1, padding="valid"):
             _tap(dxp, r, s, g, *g.strides)[...] += dy @ w[r, s].T
             dw[r, s] = np.tensordot(_tap(xp, r, s, g, *g.strides), dy, axes=([0, 1, 2], [0, 1, 2]))
     (pt, _), (pl, _) = g.padding
-    dx = dxp[:, pt:pt + g.h, pl:pl + g.w, :]
+    dx = np.ascontiguousarray(dxp[:, pt:pt + g.h, pl:pl + g.w, :]) if input_gradient else None
     db = dy.sum(axis=(0, 1, 2))
-    return np.ascontiguousarray(dx), dw, db
+    return dx, dw, db
 
 
 def _windows(xp, g):

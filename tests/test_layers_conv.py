@@ -31,6 +31,41 @@ def test_conv2d_backward_matches_reference():
     np.testing.assert_allclose(layer.grads["bias"], rdb, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_fused_relu_backward_equals_relu_then_conv_backward(data_format):
+    fused = layers.Conv2D(4, 3, padding="same", activation="relu", data_format=data_format)
+    x = _x((2, 7, 6, 3) if data_format == "channels_last" else (2, 3, 7, 6))
+    y = fused.forward(x)
+    assert fused.pre_activation is None, "ReLU applied inside the kernel"
+    dy = _x(y.shape, seed=1)
+    dx = fused.backward(dy)
+    plain = layers.Conv2D(4, 3, padding="same", data_format=data_format)
+    plain.build(x.shape[1:])
+    plain.set_weights(fused.get_weights())
+    z = plain.forward(x)
+    np.testing.assert_allclose(y, np.maximum(z, 0), rtol=1e-6, atol=1e-6)
+    expected_dx = plain.backward(dy * (z > 0))
+    np.testing.assert_allclose(dx, expected_dx, rtol=1e-5, atol=1e-5)
+    for key in ("kernel", "bias"):
+        np.testing.assert_allclose(fused.grads[key], plain.grads[key], rtol=1e-5, atol=1e-5)
+
+
+def test_fused_relu_conv2d_gradients_match_finite_differences(gradient_check):
+    layer = layers.Conv2D(3, (2, 3), strides=(2, 1), activation="relu", dtype="float64",
+                          bias_initializer="random_normal")
+    gradient_check(layer, np.random.default_rng(4).standard_normal((2, 6, 5, 2)))
+
+
+def test_first_layer_skips_dx_only_when_told():
+    layer = layers.Conv2D(4, 3, activation="relu")
+    x = _x((2, 7, 6, 1))
+    dy = _x(layer.forward(x).shape, seed=1)
+    assert layer.backward(dy).shape == x.shape
+    kernel_grad = layer.grads["kernel"].copy()
+    assert layer.backward(dy, input_gradient=False) is None
+    np.testing.assert_array_equal(layer.grads["kernel"], kernel_grad)
+
+
 def test_conv2d_channels_first_is_channels_last_transposed():
     last = layers.Conv2D(3, 3, padding="same")
     first = layers.Conv2D(3, 3, padding="same", data_format="channels_first")

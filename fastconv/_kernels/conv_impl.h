@@ -6,6 +6,9 @@
  *   forward       y[pixel, k]      = sum_{r; s,c}  xpad[pixel + (r, s), c] * w[r, s, c, k]
  *   backward-data dx[pixel, c]     = sum_{r; s',k} dyexp[pixel + s', k] * w[r, KW-1-s', c, k]
  *   backward-wts  dw[(r,s,c), k]   = sum_{pixels}  xpad[pixel + (r, s), c] * dy[pixel, k]
+ * Fusion: the forward adds the bias and may apply ReLU as it stores a tile; the backward
+ * passes take an optional ReLU mask (the forward's output y: the gradient passes where
+ * y > 0) and apply it while they copy dy into their packed or expanded buffers.
  * Each output element is written by one thread and summed in a fixed order; the dw/db
  * reduction runs over a fixed number of row groups (set by the shapes alone) summed in
  * group order, so results are bitwise identical for any thread count.
@@ -38,25 +41,63 @@ static FC_T *FN(pad_input)(const FC_T *x, long n, long h, long w, long c, long p
     return xp;
 }
 
-/* Pack a row-major (rows x cols) matrix as B panels: dst[panel][row][j] = src[row][panel*nr + j],
- * zero past the last column, so the micro-kernel loads whole NR-wide aligned rows. */
-static void FN(pack_panels)(FC_T *dst, const FC_T *src, long rows, long cols, int nr)
+/* dst = src where mask > 0, else 0 (the ReLU gradient); a plain copy when mask is NULL. */
+static inline void FN(copy_masked)(FC_T *restrict dst, const FC_T *restrict src,
+                                   const FC_T *restrict mask, long len)
+{
+    if (!mask) {
+        memcpy(dst, src, sizeof(FC_T) * len);
+        return;
+    }
+    const FC_T zero = 0;
+    for (long i = 0; i < len; i++) dst[i] = mask[i] > zero ? src[i] : zero;
+}
+
+/* Pack a row-major (rows x cols) matrix as B panels: dst[panel][row][j] = src[row][panel*nr + j]
+ * (masked by mask, same layout as src, when not NULL), zero past the last column, so the
+ * micro-kernel loads whole NR-wide aligned rows. */
+static void FN(pack_panels)(FC_T *dst, const FC_T *src, const FC_T *mask, long rows, long cols,
+                            int nr)
 {
     long panels = (cols + nr - 1) / nr;
     for (long pn = 0; pn < panels; pn++) {
         long c0 = pn * nr, cn = cols - c0 < nr ? cols - c0 : nr;
         for (long r = 0; r < rows; r++) {
             FC_T *d = dst + (pn * rows + r) * nr;
-            const FC_T *s = src + r * cols + c0;
-            for (long j = 0; j < cn; j++) d[j] = s[j];
+            FN(copy_masked)(d, src + r * cols + c0, mask ? mask + r * cols + c0 : NULL, cn);
             for (long j = cn; j < nr; j++) d[j] = 0;
         }
     }
 }
 
-static int FN(conv2d_forward)(const FC_T *x, long n, long h, long w, long c, const FC_T *wt, long kh,
-                       long kw, long k, const FC_T *bias, FC_T *y, long oh, long ow, long sh,
-                       long sw, long pt, long pb, long pl, long pr, int nthreads)
+/* d += src, len elements (distinct buffers). */
+static inline void FN(add_to)(FC_T *restrict d, const FC_T *restrict src, long len)
+{
+    for (long j = 0; j < len; j++) d[j] += src[j];
+}
+
+/* Rows m of a finished tile into y (row stride ldy): + bias, then ReLU if asked. */
+static inline void FN(store_tile)(FC_T *y, long ldy, const FC_T *ct, int nr, long m, long kn,
+                                  const FC_T *bias, int relu)
+{
+    const FC_T zero = 0;
+    for (long i = 0; i < m; i++) {
+        FC_T *yrow = y + i * ldy;
+        const FC_T *crow = ct + i * nr;
+        if (bias)
+            for (long j = 0; j < kn; j++) yrow[j] = crow[j] + bias[j];
+        else
+            for (long j = 0; j < kn; j++) yrow[j] = crow[j];
+        /* v < 0 ? 0 : v keeps NaN, as np.maximum(z, 0) does. */
+        if (relu)
+            for (long j = 0; j < kn; j++) yrow[j] = yrow[j] < zero ? zero : yrow[j];
+    }
+}
+
+static int FN(conv2d_forward)(const FC_T *x, long n, long h, long w, long c, const FC_T *wt,
+                              long kh, long kw, long k, const FC_T *bias, int relu, FC_T *y,
+                              long oh, long ow, long sh, long sw, long pt, long pb, long pl,
+                              long pr, int nthreads)
 {
     const fc_variant *var = fc_active_variant();
     const int mr = FC_MR(var), nr = FC_NR(var);
@@ -71,7 +112,7 @@ static int FN(conv2d_forward)(const FC_T *x, long n, long h, long w, long c, con
         free(wf);
         return -1;
     }
-    FN(pack_panels)(wf, wt, kd, k, nr);
+    FN(pack_panels)(wf, wt, NULL, kd, k, nr);
 
 #pragma omp parallel for num_threads(nthreads) schedule(static)
     for (long t = 0; t < tiles; t++) {
@@ -88,14 +129,7 @@ static int FN(conv2d_forward)(const FC_T *x, long n, long h, long w, long c, con
         for (long pn = 0; pn < panels; pn++) {
             FC_UKR(var)(kh, kw * c, xp, off, wp * c, 1, wf + pn * kd * nr, kw * c * nr, ct);
             const long k0 = pn * nr, kn = k - k0 < nr ? k - k0 : nr;
-            for (long i = 0; i < m; i++) {
-                FC_T *yrow = y + (m0 + i) * k + k0;
-                const FC_T *crow = ct + i * nr;
-                if (bias)
-                    for (long j = 0; j < kn; j++) yrow[j] = crow[j] + bias[k0 + j];
-                else
-                    for (long j = 0; j < kn; j++) yrow[j] = crow[j];
-            }
+            FN(store_tile)(y + m0 * k + k0, k, ct, nr, m, kn, bias ? bias + k0 : NULL, relu);
         }
     }
     if (xp != x) free(xp);
@@ -105,10 +139,11 @@ static int FN(conv2d_forward)(const FC_T *x, long n, long h, long w, long c, con
 
 /* backward-data as a stride-1 correlation of dy with the flipped kernel: vectorised over
  * input channels, so it wants C >= NR; writes every dx element. */
-static int FN(backward_data_transposed)(const fc_variant *var, const FC_T *dy, long n, long oh,
-                                        long ow, long k, const FC_T *wt, long kh, long kw,
-                                        long c, FC_T *dx, long h, long w, long sh, long sw,
-                                        long pt, long pl, int nthreads)
+static int FN(backward_data_transposed)(const fc_variant *var, const FC_T *dy,
+                                        const FC_T *mask, long n, long oh, long ow, long k,
+                                        const FC_T *wt, long kh, long kw, long c, FC_T *dx,
+                                        long h, long w, long sh, long sw, long pt, long pl,
+                                        int nthreads)
 {
     const int mr = FC_MR(var), nr = FC_NR(var);
     /* dyexp: dy spread over the input's width, (N, OH, W+KW-1, K): dy pixel ox sits at
@@ -130,8 +165,10 @@ static int FN(backward_data_transposed)(const fc_variant *var, const FC_T *dy, l
     for (long row = 0; row < n * oh; row++) {
         FC_T *dst = dyexp + row * we * k;
         memset(dst, 0, sizeof(FC_T) * we * k);
-        for (long ox = 0; ox < ow; ox++)
-            memcpy(dst + (lead + ox * sw) * k, dy + (row * ow + ox) * k, sizeof(FC_T) * k);
+        for (long ox = 0; ox < ow; ox++) {
+            const long at = (row * ow + ox) * k;
+            FN(copy_masked)(dst + (lead + ox * sw) * k, dy + at, mask ? mask + at : NULL, k);
+        }
     }
     /* wd[panel][r][s'][kk][j] = w[r][KW-1-s'][panel*nr + j][kk]: B rows for dx channels. */
     for (long pn = 0; pn < panels; pn++)
@@ -178,20 +215,27 @@ static int FN(backward_data_transposed)(const fc_variant *var, const FC_T *dy, l
 
 /* backward-data as dcols = dy . W^T (vectorised over (r, s, c)) scattered back into dx
  * (col2im): suits small C and strided convolutions. One thread owns a whole image, so the
- * scatter has no races and a fixed order. dx must be zeroed by the caller. */
-static int FN(backward_data_col2im)(const fc_variant *var, const FC_T *dy, long n, long oh,
-                                    long ow, long k, const FC_T *wt, long kh, long kw, long c,
-                                    FC_T *dx, long h, long w, long sh, long sw, long pt,
-                                    long pl, int nthreads)
+ * scatter has no races and a fixed order; it zeroes its image of dx first. */
+static int FN(backward_data_col2im)(const fc_variant *var, const FC_T *dy, const FC_T *mask,
+                                    long n, long oh, long ow, long k, const FC_T *wt, long kh,
+                                    long kw, long c, FC_T *dx, long h, long w, long sh,
+                                    long sw, long pt, long pl, int nthreads)
 {
     const int mr = FC_MR(var), nr = FC_NR(var);
     const long kd = kh * kw * c, panels = (kd + nr - 1) / nr, pixels = oh * ow;
     FC_T *wtp = (FC_T *)fc_alloc(sizeof(FC_T) * (size_t)(panels * k * nr));
-    long *tap = (long *)fc_alloc(sizeof(long) * (size_t)(3 * kd)); /* r, s, dx offset */
-    if (!wtp || !tap) {
+    /* The micro-kernel reads dy in place: a masked dy must exist as a whole first. */
+    FC_T *dym = mask ? (FC_T *)fc_alloc(sizeof(FC_T) * (size_t)(n * pixels * k)) : NULL;
+    if (!wtp || (mask && !dym)) {
         free(wtp);
-        free(tap);
+        free(dym);
         return -1;
+    }
+    if (mask) {
+#pragma omp parallel for num_threads(nthreads) schedule(static)
+        for (long row = 0; row < n * oh; row++)
+            FN(copy_masked)(dym + row * ow * k, dy + row * ow * k, mask + row * ow * k, ow * k);
+        dy = dym;
     }
     /* wtp[panel][kk][j] = w[(r,s,c) = panel*nr + j][kk]: W^T packed as B panels. */
     for (long pn = 0; pn < panels; pn++)
@@ -200,59 +244,59 @@ static int FN(backward_data_col2im)(const fc_variant *var, const FC_T *dy, long 
                 long q = pn * nr + j;
                 wtp[(pn * k + kk) * nr + j] = q < kd ? wt[q * k + kk] : 0;
             }
-    for (long q = 0; q < kd; q++) {
-        long r = q / (kw * c), s = (q / c) % kw;
-        tap[3 * q] = r;
-        tap[3 * q + 1] = s;
-        tap[3 * q + 2] = (r * w + s) * c + q % c;
-    }
 #pragma omp parallel for num_threads(nthreads) schedule(static)
     for (long img = 0; img < n; img++) {
         long off[FC_MR_MAX];
         FC_T ct[FC_MR_MAX * FC_NR_MAX] __attribute__((aligned(64)));
         FC_T *dximg = dx + img * h * w * c;
+        memset(dximg, 0, sizeof(FC_T) * h * w * c);
         for (long m0 = 0; m0 < pixels; m0 += mr) {
             const long m = pixels - m0 < mr ? pixels - m0 : mr;
             for (int i = 0; i < mr; i++) off[i] = (img * pixels + m0 + (i < m ? i : m - 1)) * k;
             for (long pn = 0; pn < panels; pn++) {
                 FC_UKR(var)(1, k, dy, off, 0, 1, wtp + pn * k * nr, 0, ct);
-                const long q0 = pn * nr, qn = kd - q0 < nr ? kd - q0 : nr;
-                for (long i = 0; i < m; i++) {
-                    const long oy = (m0 + i) / ow, ox = (m0 + i) % ow;
-                    const long iy0 = oy * sh - pt, ix0 = ox * sw - pl;
-                    FC_T *base = dximg + (iy0 * w + ix0) * c;
-                    for (long j = 0; j < qn; j++) {
-                        const long *t = tap + 3 * (q0 + j);
-                        const long iy = iy0 + t[0], ix = ix0 + t[1];
-                        if (iy >= 0 && iy < h && ix >= 0 && ix < w) base[t[2]] += ct[i * nr + j];
+                /* Scatter the tile's columns q = (r, s, c) back into dx, one run of
+                 * consecutive channels (one tap) at a time: contiguous vector adds. */
+                const long q_end = pn * nr + (kd - pn * nr < nr ? kd - pn * nr : nr);
+                for (long q = pn * nr; q < q_end;) {
+                    const long r = q / (kw * c), s = (q / c) % kw, c0 = q % c;
+                    const long len = c - c0 < q_end - q ? c - c0 : q_end - q;
+                    for (long i = 0; i < m; i++) {
+                        const long oy = (m0 + i) / ow, ox = (m0 + i) % ow;
+                        const long iy = oy * sh - pt + r, ix = ox * sw - pl + s;
+                        if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+                            FN(add_to)(dximg + (iy * w + ix) * c + c0,
+                                       ct + i * nr + q - pn * nr, len);
                     }
+                    q += len;
                 }
             }
         }
     }
     free(wtp);
-    free(tap);
+    free(dym);
     return 0;
 }
 
 /* dx for dy: the formulation whose vector lanes are fuller (channels vs (r, s, c)), and
  * col2im for horizontal strides, where the transposed form would multiply zeros. */
-static int FN(conv2d_backward_data)(const FC_T *dy, long n, long oh, long ow, long k,
-                                    const FC_T *wt, long kh, long kw, long c, FC_T *dx, long h,
-                                    long w, long sh, long sw, long pt, long pl, int nthreads)
+static int FN(conv2d_backward_data)(const FC_T *dy, const FC_T *mask, long n, long oh,
+                                    long ow, long k, const FC_T *wt, long kh, long kw, long c,
+                                    FC_T *dx, long h, long w, long sh, long sw, long pt,
+                                    long pl, int nthreads)
 {
     const fc_variant *var = fc_active_variant();
     if (c < FC_NR(var) || sw > 1)
-        return FN(backward_data_col2im)(var, dy, n, oh, ow, k, wt, kh, kw, c, dx, h, w, sh, sw,
-                                        pt, pl, nthreads);
-    return FN(backward_data_transposed)(var, dy, n, oh, ow, k, wt, kh, kw, c, dx, h, w, sh, sw,
-                                        pt, pl, nthreads);
+        return FN(backward_data_col2im)(var, dy, mask, n, oh, ow, k, wt, kh, kw, c, dx, h, w,
+                                        sh, sw, pt, pl, nthreads);
+    return FN(backward_data_transposed)(var, dy, mask, n, oh, ow, k, wt, kh, kw, c, dx, h, w,
+                                        sh, sw, pt, pl, nthreads);
 }
 
-static int FN(conv2d_backward_weights)(const FC_T *dy, const FC_T *x, long n, long h, long w, long c,
-                                long kh, long kw, long k, long oh, long ow, long sh, long sw,
-                                long pt, long pb, long pl, long pr, FC_T *dw, FC_T *db,
-                                int nthreads)
+static int FN(conv2d_backward_weights)(const FC_T *dy, const FC_T *mask, const FC_T *x, long n,
+                                       long h, long w, long c, long kh, long kw, long k,
+                                       long oh, long ow, long sh, long sw, long pt, long pb,
+                                       long pl, long pr, FC_T *dw, FC_T *db, int nthreads)
 {
     const fc_variant *var = fc_active_variant();
     const int mr = FC_MR(var), nr = FC_NR(var);
@@ -293,10 +337,16 @@ static int FN(conv2d_backward_weights)(const FC_T *dy, const FC_T *x, long n, lo
             if (nrows > oh - oy) nrows = oh - oy;
             if (nrows > block_rows) nrows = block_rows;
             const long pixels = nrows * ow;
-            const FC_T *src = dy + row * ow * k;
-            FN(pack_panels)(bpack, src, pixels, k, nr);
-            for (long p = 0; p < pixels; p++)
-                for (long kk = 0; kk < k; kk++) pdb[kk] += src[p * k + kk];
+            FN(pack_panels)(bpack, dy + row * ow * k, mask ? mask + row * ow * k : NULL, pixels,
+                            k, nr);
+            /* db from the packed (masked) dy: panel by panel, pixel by pixel. */
+            for (long pn = 0; pn < panels; pn++) {
+                const long k0 = pn * nr, kn = k - k0 < nr ? k - k0 : nr;
+                for (long p = 0; p < pixels; p++) {
+                    const FC_T *d = bpack + (pn * pixels + p) * nr;
+                    for (long j = 0; j < kn; j++) pdb[k0 + j] += d[j];
+                }
+            }
             const FC_T *a = xp + (img * hp + oy * sh) * wp * c;
             for (long kd0 = 0; kd0 < kd; kd0 += mr) {
                 const long m = kd - kd0 < mr ? kd - kd0 : mr;

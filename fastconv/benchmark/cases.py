@@ -87,13 +87,14 @@ def _conv_cases(shape, dtype, rng):
     args = (shape.strides, shape.padding)
 
     def backward_input():
-        dx = np.zeros(x.shape, dtype)
-        _conv.conv2d_backward_data(dy, w, dx, g.strides, g.padding, fastconv.get_num_threads())
+        dx = np.empty(x.shape, dtype)
+        _conv.conv2d_backward_data(dy, None, w, dx, g.strides, g.padding,
+                                   fastconv.get_num_threads())
 
     def backward_weight():
-        dw = np.zeros(w.shape, dtype)
-        db = np.zeros(shape.k, dtype)
-        _conv.conv2d_backward_weights(dy, x, dw, db, g.strides, g.padding,
+        dw = np.empty(w.shape, dtype)
+        db = np.empty(shape.k, dtype)
+        _conv.conv2d_backward_weights(dy, None, x, dw, db, g.strides, g.padding,
                                       fastconv.get_num_threads())
 
     return [

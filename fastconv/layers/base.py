@@ -144,14 +144,23 @@ class Layer:
         elif x.shape[1:] != self.input_shape:
             raise ValueError(f"layer {self.name!r} expects inputs of shape "
                              f"(batch,) + {self.input_shape}, got {x.shape}")
-        self._pre_activation = self.call(x, training)
-        self._output = self.activation(self._pre_activation)
+        self._pre_activation, self._output = self.call_and_activate(x, training)
         return self._output
 
     __call__ = forward
 
-    def backward(self, dy):
-        """Back-propagate dy (the gradient of the output): fills self.grads, returns dx."""
+    def call_and_activate(self, x, training):
+        """(pre-activation, output) of a batch. A layer whose kernel applies the activation
+        itself overrides this and returns None as the pre-activation."""
+        z = self.call(x, training)
+        return z, self.activation(z)
+
+    def backward(self, dy, input_gradient=True):
+        """Back-propagate dy (the gradient of the output): fills self.grads, returns dx.
+
+        input_gradient=False tells the layer that nobody needs dx (the model's first
+        layer): a layer may then skip computing it and return None.
+        """
         return self.backward_call(
             self.activation.gradient(dy, self._pre_activation, self._output))
 
@@ -164,7 +173,8 @@ class Layer:
 
     @property
     def pre_activation(self):
-        """call's output in the last forward pass (the logits under a softmax)."""
+        """call's output in the last forward pass (the logits under a softmax); None when
+        the layer's kernel applied the activation itself (Conv2D with ReLU)."""
         return self._pre_activation
 
     # -- weights -------------------------------------------------------------------

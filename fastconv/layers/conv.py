@@ -27,6 +27,9 @@ class _Conv(Layer):
 
     RANK = None
     PADDINGS = ("valid", "same")
+    # Whether the subclass's kernels take ReLU into the convolution (forward epilogue,
+    # backward mask) and can skip dx.
+    FUSES_RELU = False
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid",
                  data_format="channels_last", activation=None, use_bias=True,
@@ -65,18 +68,44 @@ class _Conv(Layer):
         out = self._output_shape_channels_last(shape, kernel_shape)
         return shape_from_channels_last(out, self.data_format)
 
+    def _fused_activation(self):
+        """"relu" when the kernels apply this layer's activation themselves, else None."""
+        a = self.activation
+        plain_relu = (isinstance(a, activations.ReLU) and not a.negative_slope
+                      and a.max_value is None)
+        return "relu" if self.FUSES_RELU and plain_relu else None
+
+    def call_and_activate(self, x, training):
+        activation = self._fused_activation()
+        if activation is None:
+            return super().call_and_activate(x, training)
+        self._x = to_channels_last(x, self.data_format)
+        y = self.conv(self._x, self.params["kernel"], self.params.get("bias"), activation)
+        return None, from_channels_last(y, self.data_format)
+
     def call(self, x, training):
         self._x = to_channels_last(x, self.data_format)
         y = self.conv(self._x, self.params["kernel"], self.params.get("bias"))
         return from_channels_last(y, self.data_format)
 
+    def backward(self, dy, input_gradient=True):
+        if self._pre_activation is not None:  # the activation was not fused
+            dz = self.activation.gradient(dy, self._pre_activation, self._output)
+            return self._backward(dz, None, input_gradient)
+        return self._backward(dy, to_channels_last(self._output, self.data_format),
+                              input_gradient)
+
     def backward_call(self, dz):
+        return self._backward(dz, None, True)
+
+    def _backward(self, dz, relu_output, input_gradient):
+        """Gradients for dz; relu_output: the fused ReLU's output that masks dz, or None."""
         dx, dw, db = self.conv_backward(to_channels_last(dz, self.data_format), self._x,
-                                        self.params["kernel"])
+                                        self.params["kernel"], relu_output, input_gradient)
         self.grads["kernel"] = dw
         if self.use_bias:
             self.grads["bias"] = db
-        return from_channels_last(dx, self.data_format)
+        return None if dx is None else from_channels_last(dx, self.data_format)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters,
@@ -91,12 +120,15 @@ class Conv2D(_Conv):
     """2-D convolution (cross-correlation) of (N, H, W, C) inputs, Keras's Conv2D."""
 
     RANK = 2
+    FUSES_RELU = True
 
-    def conv(self, x, kernel, bias):
-        return ops.conv2d(x, kernel, bias, self.strides, self.padding)
+    def conv(self, x, kernel, bias, activation=None):
+        return ops.conv2d(x, kernel, bias, self.strides, self.padding, activation)
 
-    def conv_backward(self, dy, x, kernel):
-        return ops.conv2d_backward(dy, x, kernel, self.strides, self.padding)
+    def conv_backward(self, dy, x, kernel, relu_output, input_gradient):
+        return ops.conv2d_backward(dy, x, kernel, self.strides, self.padding,
+                                   None if relu_output is None else "relu", relu_output,
+                                   input_gradient)
 
     def _output_shape_channels_last(self, shape, kernel_shape):
         g = Conv2DGeometry((1,) + shape, kernel_shape, self.strides, self.padding)
@@ -112,7 +144,8 @@ class Conv1D(_Conv):
     def conv(self, x, kernel, bias):
         return ops.conv1d(x, kernel, bias, self.strides[0], self.padding)
 
-    def conv_backward(self, dy, x, kernel):
+    def conv_backward(self, dy, x, kernel, relu_output, input_gradient):
+        # Conv1D fuses nothing (FUSES_RELU is False), so relu_output is always None.
         return ops.conv1d_backward(dy, x, kernel, self.strides[0], self.padding)
 
     def _output_shape_channels_last(self, shape, kernel_shape):

@@ -235,8 +235,9 @@ class Sequential:
         loss, grad, pre_activation = self._loss_and_gradient(y, y_pred)
         last = self._layers[-1]
         grad = last.backward_call(grad) if pre_activation else last.backward(grad)
-        for layer in reversed(self._layers[:-1]):
-            grad = layer.backward(grad)
+        for i in range(len(self._layers) - 2, -1, -1):
+            # Nothing uses the first layer's dx: it may skip computing it.
+            grad = self._layers[i].backward(grad, input_gradient=i > 0)
         self.optimizer.apply_gradients(self._trainable_pairs())
         means.update(loss, y, y_pred)
         return loss
