@@ -127,8 +127,14 @@ static int FN(conv2d_forward)(const FC_T *x, long n, long h, long w, long c, con
             off[i] = ((img * hp + (rem / ow) * sh) * wp + (rem % ow) * sw) * c;
         }
         for (long pn = 0; pn < panels; pn++) {
-            FC_UKR(var)(kh, kw * c, xp, off, wp * c, 1, wf + pn * kd * nr, kw * c * nr, ct);
             const long k0 = pn * nr, kn = k - k0 < nr ? k - k0 : nr;
+            const FC_T *b_panel = wf + pn * kd * nr;
+            if (m == mr && kn == nr) { /* a full tile: straight into y, epilogue included */
+                FC_UKR(var)(kh, kw * c, xp, off, wp * c, 1, b_panel, kw * c * nr,
+                            y + m0 * k + k0, k, bias ? bias + k0 : NULL, relu);
+                continue;
+            }
+            FC_UKR(var)(kh, kw * c, xp, off, wp * c, 1, b_panel, kw * c * nr, ct, nr, NULL, 0);
             FN(store_tile)(y + m0 * k + k0, k, ct, nr, m, kn, bias ? bias + k0 : NULL, relu);
         }
     }
@@ -198,14 +204,14 @@ static int FN(backward_data_transposed)(const fc_variant *var, const FC_T *dy,
         const FC_T *a = dyexp + ((img * oh + oy0) * we + iw0) * k;
         for (int i = 0; i < mr; i++) off[i] = (i < m ? i : m - 1) * k;
         for (long pn = 0; pn < panels; pn++) {
+            const long c0 = pn * nr, cn = c - c0 < nr ? c - c0 : nr;
+            FC_T *dx_tile = dx + ((img * h + ih) * w + iw0) * c + c0;
+            const int full = m == mr && cn == nr;
             /* Successive taps r += sh meet dy rows one above: a_run is one row back. */
             FC_UKR(var)(nruns, kw * k, a, off, -we * k, 1,
-                        wd + pn * kdd * nr + r_start * kw * k * nr, sh * kw * k * nr, ct);
-            const long c0 = pn * nr, cn = c - c0 < nr ? c - c0 : nr;
-            for (long i = 0; i < m; i++) {
-                FC_T *dxrow = dx + ((img * h + ih) * w + iw0 + i) * c + c0;
-                for (long j = 0; j < cn; j++) dxrow[j] = ct[i * nr + j];
-            }
+                        wd + pn * kdd * nr + r_start * kw * k * nr, sh * kw * k * nr,
+                        full ? dx_tile : ct, full ? c : nr, NULL, 0);
+            if (!full) FN(store_tile)(dx_tile, c, ct, nr, m, cn, NULL, 0);
         }
     }
     free(dyexp);
@@ -254,7 +260,7 @@ static int FN(backward_data_col2im)(const fc_variant *var, const FC_T *dy, const
             const long m = pixels - m0 < mr ? pixels - m0 : mr;
             for (int i = 0; i < mr; i++) off[i] = (img * pixels + m0 + (i < m ? i : m - 1)) * k;
             for (long pn = 0; pn < panels; pn++) {
-                FC_UKR(var)(1, k, dy, off, 0, 1, wtp + pn * k * nr, 0, ct);
+                FC_UKR(var)(1, k, dy, off, 0, 1, wtp + pn * k * nr, 0, ct, nr, NULL, 0);
                 /* Scatter the tile's columns q = (r, s, c) back into dx, one run of
                  * consecutive channels (one tap) at a time: contiguous vector adds. */
                 const long q_end = pn * nr + (kd - pn * nr < nr ? kd - pn * nr : nr);
@@ -353,7 +359,7 @@ static int FN(conv2d_backward_weights)(const FC_T *dy, const FC_T *mask, const F
                 for (int i = 0; i < mr; i++) off[i] = off_kd[kd0 + (i < m ? i : m - 1)];
                 for (long pn = 0; pn < panels; pn++) {
                     FC_UKR(var)(nrows, ow, a, off, sh * wp * c, sw * c, bpack + pn * pixels * nr,
-                                ow * nr, ct);
+                                ow * nr, ct, nr, NULL, 0);
                     const long k0 = pn * nr, kn = k - k0 < nr ? k - k0 : nr;
                     for (long i = 0; i < m; i++) {
                         FC_T *prow = part + (kd0 + i) * k + k0;

@@ -1,13 +1,15 @@
 /* One register-blocked micro-kernel, instantiated per ISA and dtype by microkernels.h.
  *
- * Contract: ct[i][j] = sum over run < nruns, p < kc of
- *                      a[off[i] + run*a_run + p*a_ps] * b[run*b_run + p*NR + j]
- * for i < MR, j < NR = NV*LANES; ct is overwritten.
+ * Contract: ct[i*ldc + j] = act(bias[j] + sum over run < nruns, p < kc of
+ *                               a[off[i] + run*a_run + p*a_ps] * b[run*b_run + p*NR + j])
+ * for i < MR, j < NR = NV*LANES; ct is overwritten. bias may be NULL (none); act is ReLU
+ * when relu is nonzero (NaN kept), else the identity. So a full tile goes straight into
+ * the output (ldc = its row length) with its epilogue done in registers.
  * - A is read in place (straight from an NHWC image: no im2col), one pointer per row,
  *   so the caller chooses any MR rows by their offsets (rows past the tile's end repeat
  *   a valid row: nothing is ever read out of bounds).
  * - B is packed by the caller: NR-wide rows, 64-byte aligned, b_run a multiple of NR.
- * - ct is 64-byte aligned, MR*NR elements, row-major.
+ * - ct and bias need no alignment; bias, when given, holds NR elements.
  * The MR x NV accumulators stay in vector registers (24 zmm for AVX-512 float32 12x32).
  *
  * Parameters (macros): UKR_NAME, UKR_T, UKR_VBYTES, UKR_MR, UKR_NV, UKR_TARGET.
@@ -16,12 +18,19 @@
 #define UKR_NR (UKR_NV * UKR_LANES)
 
 typedef UKR_T FC_CAT(UKR_NAME, _vec) __attribute__((vector_size(UKR_VBYTES)));
+/* The same vector, for loads and stores at any element-aligned address. */
+typedef UKR_T FC_CAT(UKR_NAME, _uvec)
+    __attribute__((vector_size(UKR_VBYTES), aligned(sizeof(UKR_T))));
+/* Integer lanes of the same width: the ReLU mask. */
+typedef FC_CAT(FC_INT_OF_, UKR_T) FC_CAT(UKR_NAME, _ivec) __attribute__((vector_size(UKR_VBYTES)));
 
 UKR_TARGET static void UKR_NAME(long nruns, long kc, const UKR_T *a, const long *off,
                                 long a_run, long a_ps, const UKR_T *b, long b_run,
-                                UKR_T *ct)
+                                UKR_T *ct, long ldc, const UKR_T *bias, int relu)
 {
     typedef FC_CAT(UKR_NAME, _vec) vec;
+    typedef FC_CAT(UKR_NAME, _uvec) uvec;
+    typedef FC_CAT(UKR_NAME, _ivec) ivec;
     vec c[UKR_MR][UKR_NV];
     const UKR_T *ai[UKR_MR];
 #pragma GCC unroll 16
@@ -45,10 +54,27 @@ UKR_TARGET static void UKR_NAME(long nruns, long kc, const UKR_T *a, const long 
             }
         }
     }
+    if (bias) {
+        vec bv[UKR_NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < UKR_NV; v++) bv[v] = *(const uvec *)(bias + v * UKR_LANES);
+#pragma GCC unroll 16
+        for (int i = 0; i < UKR_MR; i++)
+#pragma GCC unroll 4
+            for (int v = 0; v < UKR_NV; v++) c[i][v] += bv[v];
+    }
+    if (relu) {
+        /* Clear the lanes below zero (NaN < 0 is false: NaN stays, as np.maximum). */
+#pragma GCC unroll 16
+        for (int i = 0; i < UKR_MR; i++)
+#pragma GCC unroll 4
+            for (int v = 0; v < UKR_NV; v++)
+                c[i][v] = (vec)((ivec)c[i][v] & ~(ivec)(c[i][v] < (vec){0}));
+    }
 #pragma GCC unroll 16
     for (int i = 0; i < UKR_MR; i++)
 #pragma GCC unroll 4
-        for (int v = 0; v < UKR_NV; v++) *(vec *)(ct + i * UKR_NR + v * UKR_LANES) = c[i][v];
+        for (int v = 0; v < UKR_NV; v++) *(uvec *)(ct + i * ldc + v * UKR_LANES) = c[i][v];
 }
 
 #undef UKR_LANES

@@ -22,10 +22,14 @@
 #define FC_MR_MAX 12
 #define FC_NR_MAX 32
 
+/* Integer type of each element type's width (vector masks). */
+#define FC_INT_OF_float int
+#define FC_INT_OF_double long long
+
 typedef void (*fc_ukr_f32)(long, long, const float *, const long *, long, long,
-                           const float *, long, float *);
+                           const float *, long, float *, long, const float *, int);
 typedef void (*fc_ukr_f64)(long, long, const double *, const long *, long, long,
-                           const double *, long, double *);
+                           const double *, long, double *, long, const double *, int);
 
 #define UKR_NAME fc_ukr_generic_f32
 #define UKR_T float
