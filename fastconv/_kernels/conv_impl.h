@@ -230,12 +230,19 @@ static int FN(backward_data_col2im)(const fc_variant *var, const FC_T *dy, const
     const int mr = FC_MR(var), nr = FC_NR(var);
     const long kd = kh * kw * c, panels = (kd + nr - 1) / nr, pixels = oh * ow;
     FC_T *wtp = (FC_T *)fc_alloc(sizeof(FC_T) * (size_t)(panels * k * nr));
+    long *tap = (long *)fc_alloc(sizeof(long) * (size_t)(3 * kd)); /* q -> (r, s, c) */
     /* The micro-kernel reads dy in place: a masked dy must exist as a whole first. */
     FC_T *dym = mask ? (FC_T *)fc_alloc(sizeof(FC_T) * (size_t)(n * pixels * k)) : NULL;
-    if (!wtp || (mask && !dym)) {
+    if (!wtp || !tap || (mask && !dym)) {
         free(wtp);
+        free(tap);
         free(dym);
         return -1;
+    }
+    for (long q = 0; q < kd; q++) {
+        tap[3 * q] = q / (kw * c);
+        tap[3 * q + 1] = (q / c) % kw;
+        tap[3 * q + 2] = q % c;
     }
     if (mask) {
 #pragma omp parallel for num_threads(nthreads) schedule(static)
@@ -258,18 +265,22 @@ static int FN(backward_data_col2im)(const fc_variant *var, const FC_T *dy, const
         memset(dximg, 0, sizeof(FC_T) * h * w * c);
         for (long m0 = 0; m0 < pixels; m0 += mr) {
             const long m = pixels - m0 < mr ? pixels - m0 : mr;
-            for (int i = 0; i < mr; i++) off[i] = (img * pixels + m0 + (i < m ? i : m - 1)) * k;
+            long iy0[FC_MR_MAX], ix0[FC_MR_MAX]; /* each dy pixel's window corner in x */
+            for (int i = 0; i < mr; i++) {
+                off[i] = (img * pixels + m0 + (i < m ? i : m - 1)) * k;
+                iy0[i] = (m0 + i) / ow * sh - pt;
+                ix0[i] = (m0 + i) % ow * sw - pl;
+            }
             for (long pn = 0; pn < panels; pn++) {
                 FC_UKR(var)(1, k, dy, off, 0, 1, wtp + pn * k * nr, 0, ct, nr, NULL, 0);
                 /* Scatter the tile's columns q = (r, s, c) back into dx, one run of
                  * consecutive channels (one tap) at a time: contiguous vector adds. */
                 const long q_end = pn * nr + (kd - pn * nr < nr ? kd - pn * nr : nr);
                 for (long q = pn * nr; q < q_end;) {
-                    const long r = q / (kw * c), s = (q / c) % kw, c0 = q % c;
+                    const long r = tap[3 * q], s = tap[3 * q + 1], c0 = tap[3 * q + 2];
                     const long len = c - c0 < q_end - q ? c - c0 : q_end - q;
                     for (long i = 0; i < m; i++) {
-                        const long oy = (m0 + i) / ow, ox = (m0 + i) % ow;
-                        const long iy = oy * sh - pt + r, ix = ox * sw - pl + s;
+                        const long iy = iy0[i] + r, ix = ix0[i] + s;
                         if (iy >= 0 && iy < h && ix >= 0 && ix < w)
                             FN(add_to)(dximg + (iy * w + ix) * c + c0,
                                        ct + i * nr + q - pn * nr, len);
@@ -280,6 +291,7 @@ static int FN(backward_data_col2im)(const fc_variant *var, const FC_T *dy, const
         }
     }
     free(wtp);
+    free(tap);
     free(dym);
     return 0;
 }
