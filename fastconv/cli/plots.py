@@ -24,8 +24,10 @@ def first_conv_layer(model):
 
 def save_training_plots(directory, model, history, train_images, train_labels, x_test,
                         y_test, class_names):
-    """Draw the five pictures of a training run into `directory` (created if needed);
-    return the paths written. Models without a Conv2D layer get no filters and no
+    """Draw the five pictures of a training run into `directory` (created if needed):
+    the first training images (uint8 train_images, train_labels), the training curves,
+    the confusion matrix on (x_test, y_test), and the first Conv2D layer's filters and
+    feature maps of x_test[0]. Return the paths written. Models without a Conv2D layer get no filters and no
     feature maps."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
