@@ -218,7 +218,8 @@ def test_info_prints_the_configuration(tmp_path):
 def test_bench_quick_prints_the_table(tmp_path):
     stdout = succeeded(fastconv_command("bench", "--quick", "--shapes", "pool-24",
                                         "--rounds", 1, cwd=tmp_path))
-    rows = [line.split(" | ") for line in stdout.splitlines() if line.startswith("| `pool-24`")]
+    rows = [line.split(" | ") for line in stdout.splitlines()
+            if line.startswith("| `pool-24`")]
     assert [row[1] for row in rows] == ["forward", "backward"]
     assert all(float(row[2]) > 0 for row in rows), "fastconv ms"
 

@@ -150,7 +150,8 @@ def test_missing_matplotlib_says_how_to_install_it(trained, monkeypatch):
 
 def test_import_fastconv_never_imports_matplotlib():
     root = str(Path(fastconv.__file__).resolve().parents[1])
-    code = "import sys, fastconv, fastconv.viz, fastconv.cli; print('matplotlib' in sys.modules)"
+    code = ("import sys, fastconv, fastconv.viz, fastconv.cli; "
+            "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=dict(os.environ, PYTHONPATH=root), timeout=60, check=True)
     assert out.stdout.strip() == "False"

@@ -19,6 +19,7 @@ class Parser(argparse.ArgumentParser):
 def _number(kind, low, high=None, what="a number"):
     """An argparse type: `kind` of the string, within [low, high) (high: no bound)."""
     def parse(text):
+        """The value of `text`, or ArgumentTypeError saying what was expected."""
         try:
             value = kind(text)
         except ValueError:
@@ -100,7 +101,8 @@ def build_parser():
     parser = Parser(prog="fastconv",
                     description="fastconv: train, evaluate and use small CNNs, and benchmark "
                                 "the kernels.")
-    parser.add_argument("--version", action="version", version=f"fastconv {fastconv.__version__}")
+    parser.add_argument("--version", action="version",
+                        version=f"fastconv {fastconv.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _train_parser(commands)
     _inference_parsers(commands)

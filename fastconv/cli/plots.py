@@ -27,8 +27,7 @@ def save_training_plots(directory, model, history, train_images, train_labels, x
     """Draw the five pictures of a training run into `directory` (created if needed):
     the first training images (uint8 train_images, train_labels), the training curves,
     the confusion matrix on (x_test, y_test), and the first Conv2D layer's filters and
-    feature maps of x_test[0]. Return the paths written. Models without a Conv2D layer get no filters and no
-    feature maps."""
+    feature maps of x_test[0] (none for a model without Conv2D). Return the paths written."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     written = [directory / IMAGES, directory / CURVES, directory / CONFUSION]

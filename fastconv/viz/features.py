@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from fastconv.layers import Conv2D
+from fastconv.layers.base import to_channels_last
 from fastconv.layers.pooling import Pooling
 from fastconv.models import Sequential
 from fastconv.viz._figure import CELL_INCHES, displayable, finish, image_grid, new_figure
@@ -61,7 +62,7 @@ def feature_maps(model, image):
         # Layer by layer, as Sequential.predict's forward pass, keeping what we show.
         x = layer.forward(x, training=False)
         if isinstance(layer, (Conv2D, Pooling)) and x.ndim == 4:
-            channels_last = x if layer.data_format == "channels_last" else np.moveaxis(x, 1, -1)
+            channels_last = to_channels_last(x, layer.data_format)
             maps.append((layer, channels_last[0]))
     return maps
 
