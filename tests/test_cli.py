@@ -24,10 +24,11 @@ TIMEOUT_S = 120
 FLOAT = r"(\d+\.\d+)"
 
 
-def fastconv_command(*args, cwd, env=None, timeout=TIMEOUT_S):
-    """Run `python -m fastconv args...` with the fastconv under test; the finished process."""
-    paths = [PACKAGE_ROOT] + (env or {}).get("EXTRA_PATH", []) + [os.environ.get("PYTHONPATH")]
-    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
+def fastconv_command(*args, cwd, shadowing=None, timeout=TIMEOUT_S):
+    """Run `python -m fastconv args...` with the fastconv under test; the finished process.
+    shadowing: a folder searched before everything else, to hide an installed package."""
+    paths = [shadowing, PACKAGE_ROOT, os.environ.get("PYTHONPATH")]
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(str(p) for p in paths if p))
     return subprocess.run([sys.executable, "-m", "fastconv", *map(str, args)], cwd=cwd,
                           env=environment, capture_output=True, text=True, timeout=timeout)
 
@@ -170,7 +171,7 @@ def test_predict_pgm_without_pillow_inverts_dark_ink_on_paper(trained, mnist_tes
     (blocker / "PIL" / "__init__.py").write_text("raise ImportError('PIL blocked by test')\n")
     found = predictions_printed(succeeded(fastconv_command(
         "predict", "model.npz", "raw.pgm", "plain.pgm", "two.npy", cwd=folder,
-        env={"EXTRA_PATH": [str(blocker)]})))
+        shadowing=blocker)))
     for pgm, npy in (("raw.pgm", "two.npy[0]"), ("plain.pgm", "two.npy[1]")):
         assert found[pgm][0] == found[npy][0]
         np.testing.assert_allclose(found[pgm][1], found[npy][1], atol=2e-4)
@@ -178,7 +179,7 @@ def test_predict_pgm_without_pillow_inverts_dark_ink_on_paper(trained, mnist_tes
     Image = pytest.importorskip("PIL.Image")
     Image.fromarray(x[5]).save(folder / "digit.png")
     process = fastconv_command("predict", "model.npz", "digit.png", cwd=folder,
-                               env={"EXTRA_PATH": [str(blocker)]})
+                               shadowing=blocker)
     assert process.returncode == 2
     assert process.stderr.strip() == (
         'fastconv: error: digit.png: not a .npy or PGM file; reading PNG, JPEG and other '
