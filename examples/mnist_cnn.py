@@ -10,18 +10,9 @@ import time
 
 import numpy as np
 
-from fastconv import callbacks, datasets, layers, models, optimizers, utils
-
-
-def build_model():
-    return models.Sequential([
-        layers.Conv2D(32, (5, 5), activation="relu", input_shape=(28, 28, 1)),
-        layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (5, 5), activation="relu"),
-        layers.MaxPooling2D((2, 2)),
-        layers.Flatten(),
-        layers.Dense(10, activation="softmax"),
-    ])
+from fastconv import callbacks, datasets, optimizers, utils
+# The model and its schedule, shared with `fastconv train --model cnn`:
+from fastconv.cli.zoo import halve_from_third_epoch, mnist_cnn
 
 
 def load_mnist(limit=None):
@@ -34,10 +25,6 @@ def load_mnist(limit=None):
     return (x_train, utils.to_categorical(y_train, 10)), (x_test, utils.to_categorical(y_test, 10))
 
 
-def learning_rate_schedule(epoch, lr):
-    return lr if epoch < 2 else lr * 0.5
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=6)
@@ -48,14 +35,14 @@ def main():
 
     np.random.seed(args.seed)
     (x_train, y_train), (x_test, y_test) = load_mnist(args.limit)
-    model = build_model()
+    model = mnist_cnn()
     model.summary()
     model.compile(optimizer=optimizers.Adam(learning_rate=1e-3),
                   loss="categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
     history = model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,
                         validation_data=(x_test, y_test),
-                        callbacks=[callbacks.LearningRateScheduler(learning_rate_schedule)])
+                        callbacks=[callbacks.LearningRateScheduler(halve_from_third_epoch)])
     elapsed = time.perf_counter() - start
     loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
     print(f"trained {len(history.epoch)} epochs in {elapsed:.1f} s "

