@@ -27,3 +27,21 @@ def test_quick_run_prints_a_table_and_saves_json(tmp_path):
     results = json.loads(out_json.read_text())["results"]
     assert {r["pass"] for r in results} == {"forward", "backward-input", "backward-weight",
                                             "backward-all"}
+
+
+def test_model_benchmark_and_chart(tmp_path):
+    """One short epoch of one model, and the chart of a kernel case plus that model."""
+    paths = [str(Path(fastconv.__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
+    chart = tmp_path / "chart.png"
+    proc = subprocess.run(
+        [sys.executable, str(RUN_PY), "--quick", "--rounds", "1", "--shapes", "pool-24",
+         "--models", "tutorial", "--images", "256", "--model-rounds", "1",
+         "--chart", str(chart)],
+        capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("| `tutorial`"))
+    seconds, images_per_s = (float(cell) for cell in row.strip(" |").split(" | ")[1:3])
+    # seconds is printed to 3 significant digits, images/s from the exact time.
+    assert seconds > 0 and abs(images_per_s * seconds / 256 - 1) < 0.2
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

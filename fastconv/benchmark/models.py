@@ -8,39 +8,27 @@ memory format. fastconv's fit also computes the accuracy metric, as a Keras scri
 """
 import numpy as np
 
-from fastconv import layers, optimizers
-from fastconv.models import Sequential
+from fastconv.cli import zoo
 
 class ModelSpec:
-    """One tutorial CNN: a name, its layers in words, and its optimizer."""
+    """One tutorial CNN: its name among fastconv.cli.zoo's recipes (which build the fastconv
+    model and name its optimizer), and its layers again for the PyTorch twin."""
 
     batch_size = 128
 
-    def __init__(self, name, description, optimizer, learning_rate, conv_layers):
+    def __init__(self, name, description, conv_layers, hidden=None):
         self.name = name
         self.description = description
-        self.optimizer = optimizer          # "sgd" (momentum 0.9) or "adam"
-        self.learning_rate = learning_rate
         self.conv_layers = conv_layers      # [(filters, kernel size)], each then max-pool 2
-        self.hidden = 100 if len(conv_layers) == 1 else None
+        self.hidden = hidden                # units of a Dense relu layer before the output
+        self.optimizer = zoo.RECIPES[name].optimizer
+        self.learning_rate = zoo.DEFAULT_LEARNING_RATES[self.optimizer]
 
     def fastconv_model(self):
-        model = Sequential([layers.Input((28, 28, 1))])
-        for filters, size in self.conv_layers:
-            model.add(layers.Conv2D(filters, size, activation="relu"))
-            model.add(layers.MaxPooling2D(2))
-        model.add(layers.Flatten())
-        if self.hidden:
-            model.add(layers.Dense(self.hidden, activation="relu"))
-        model.add(layers.Dense(10, activation="softmax"))
-        model.compile(optimizer=self._fastconv_optimizer(), loss="categorical_crossentropy",
-                      metrics=["accuracy"])
+        model = zoo.RECIPES[self.name].build()
+        model.compile(optimizer=zoo.make_optimizer(self.optimizer, self.learning_rate),
+                      loss="categorical_crossentropy", metrics=["accuracy"])
         return model
-
-    def _fastconv_optimizer(self):
-        if self.optimizer == "sgd":
-            return optimizers.SGD(self.learning_rate, momentum=0.9)
-        return optimizers.Adam(self.learning_rate)
 
     def flat_features(self):
         """Length of the flattened features after the last pooling layer."""
@@ -52,9 +40,9 @@ class ModelSpec:
 
 MODELS = [
     ModelSpec("tutorial", "Conv 32 3×3 → MaxPool → Dense 100 → Dense 10, SGD",
-              "sgd", 0.01, [(32, 3)]),
+              [(32, 3)], hidden=100),
     ModelSpec("cnn", "Conv 32 5×5 → MaxPool → Conv 64 5×5 → MaxPool → Dense 10, Adam",
-              "adam", 1e-3, [(32, 5), (64, 5)]),
+              [(32, 5), (64, 5)]),
 ]
 MODEL_NAMES = [m.name for m in MODELS]
 
