@@ -296,15 +296,19 @@ static int FN(backward_data_col2im)(const fc_variant *var, const FC_T *dy, const
     return 0;
 }
 
-/* dx for dy: the formulation whose vector lanes are fuller (channels vs (r, s, c)), and
- * col2im for horizontal strides, where the transposed form would multiply zeros. */
+/* dx for dy. The transposed form multiplies the zeros beside each dy row (its useful
+ * fraction is OW/W at stride 1), col2im wastes nothing but runs shorter sums (K = dy's
+ * channels) and scatters: measured on mnist-c2 (OW/W = 8/12) col2im took 10.5 ms against
+ * 12.5, on resnet-3x3 (OW/W = 1) 86 against 83. Small C also goes to col2im (the transposed
+ * form's lanes run over C), and horizontal strides (the transposed form would multiply
+ * zeros between dy pixels). */
 static int FN(conv2d_backward_data)(const FC_T *dy, const FC_T *mask, long n, long oh,
                                     long ow, long k, const FC_T *wt, long kh, long kw, long c,
                                     FC_T *dx, long h, long w, long sh, long sw, long pt,
                                     long pl, int nthreads)
 {
     const fc_variant *var = fc_active_variant();
-    if (c < FC_NR(var) || sw > 1)
+    if (c < FC_NR(var) || sw > 1 || 10 * ow < 9 * w)
         return FN(backward_data_col2im)(var, dy, mask, n, oh, ow, k, wt, kh, kw, c, dx, h, w,
                                         sh, sw, pt, pl, nthreads);
     return FN(backward_data_transposed)(var, dy, mask, n, oh, ow, k, wt, kh, kw, c, dx, h, w,
