@@ -30,11 +30,12 @@ TOLERANCE = {np.dtype(np.float32): 2e-5, np.dtype(np.float64): 1e-12}
 SUBNORMAL_ULPS = 1024
 
 
-def fuzz_test(strategy_kwargs):
-    """Decorator: a CI test and a slow-marked long test of the same property."""
+def fuzz_test(strategy_kwargs, scale=1):
+    """Decorator: a CI test and a slow-marked long test of the same property, with
+    `scale` times the usual numbers of examples."""
     def decorate(check):
-        ci = settings(max_examples=CI_EXAMPLES)(given(**strategy_kwargs)(check))
-        long = pytest.mark.slow(settings(max_examples=LONG_EXAMPLES)(
+        ci = settings(max_examples=CI_EXAMPLES * scale)(given(**strategy_kwargs)(check))
+        long = pytest.mark.slow(settings(max_examples=LONG_EXAMPLES * scale)(
             given(**strategy_kwargs)(check)))
         return ci, long
     return decorate
