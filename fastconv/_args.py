@@ -1,16 +1,31 @@
 """Argument checking and normalisation shared by fastconv.ops and fastconv.reference.
 
 Everything a kernel trusts is established here, in Python, before any nogil code runs:
-dtypes, ranks, matching shapes, positive strides, sane padding, non-empty outputs.
+dtypes, ranks, matching shapes, positive strides, sane padding, non-empty outputs,
+and sizes: every count the C kernels index with fits their index type, and a call whose
+arrays cannot fit in this machine's memory fails here, not inside a kernel.
 Errors name the argument and the offending shape or value.
 """
+import functools
 import numbers
 import operator
+import os
+import resource
 
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 POOL_MODES = ("max", "min", "avg")
+
+# The kernels index arrays with C `long` (conv.h, pool.h) and allocate sizeof(T) * count
+# bytes: every element count, offset and byte count they form must stay below this.
+C_INDEX_MAX = int(np.iinfo(np.dtype("l")).max)
+# Overflow checks use the widest element (float64); memory checks the narrowest
+# (float32), so that they reject only calls that cannot fit whatever the dtype.
+MAX_ITEMSIZE = np.dtype(np.float64).itemsize
+MIN_ITEMSIZE = np.dtype(np.float32).itemsize
+# A cgroup (container) memory limit, when there is one.
+CGROUP_MEMORY_MAX = "/sys/fs/cgroup/memory.max"
 
 
 def as_float_array(name, value):
@@ -126,7 +141,49 @@ def int_pair(name, value, minimum=1):
         pair = (v, v)
     if min(pair) < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    if max(pair) > C_INDEX_MAX:
+        raise ValueError(f"{name} must be at most {C_INDEX_MAX} (the kernels' C index "
+                         f"limit), got {value!r}")
     return pair
+
+
+@functools.lru_cache(maxsize=None)
+def _machine_memory():
+    """Physical memory, or a container's (cgroup) limit when lower; read once."""
+    limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        with open(CGROUP_MEMORY_MAX) as f:
+            value = f.read().strip()
+    except OSError:
+        return limit
+    return min(limit, int(value)) if value.isdigit() else limit
+
+
+def memory_limit():
+    """Bytes this process may use at most: the machine's memory, or the address-space
+    rlimit when that is lower (it may change at run time, so it is read every time)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    machine = _machine_memory()
+    return machine if soft == resource.RLIM_INFINITY else min(machine, soft)
+
+
+def check_sizes(what, counts):
+    """Raise before any allocation if the arrays of a call do not fit.
+
+    counts: {array name: element count} of arrays the call holds at the same time, a
+    lower bound of its footprint. ValueError if one count's bytes overflow the C index
+    type; MemoryError if together, as float32, they exceed memory_limit().
+    """
+    for name, count in counts.items():
+        if count * MAX_ITEMSIZE > C_INDEX_MAX:
+            raise ValueError(f"{what}: {name} would hold {count} elements; their bytes "
+                             f"exceed the kernels' C index limit ({C_INDEX_MAX})")
+    needed, limit = sum(counts.values()) * MIN_ITEMSIZE, memory_limit()
+    if needed > limit:
+        sizes = ", ".join(f"{name} {count}" for name, count in counts.items())
+        raise MemoryError(f"{what} needs at least {needed / 2**30:.1f} GiB ({sizes} "
+                          f"elements), more than the {limit / 2**30:.1f} GiB this process "
+                          f"may use")
 
 
 def same_padding(size, k, stride):
@@ -190,6 +247,14 @@ class Conv2DGeometry:
                                        (kh - 1, kw - 1))
         self.oh = out_size("kernel", h, self.padding[0], kh, self.strides[0], "H")
         self.ow = out_size("kernel", w, self.padding[1], kw, self.strides[1], "W")
+        # Every pass holds x, w and y (or dx, dw and dy) at once, and a zero-padded copy
+        # of x when there is padding.
+        (pt, pb), (pl, pr) = self.padding
+        counts = {"x": n * h * w * c, "w": kh * kw * c_in * c_out,
+                  "y": n * self.oh * self.ow * c_out}
+        if pt or pb or pl or pr:
+            counts["padded x"] = n * (h + pt + pb) * (w + pl + pr) * c
+        check_sizes(f"conv2d of x {tuple(x_shape)} with w {tuple(w_shape)}", counts)
 
     @property
     def out_shape(self):
@@ -215,6 +280,8 @@ class Pool2DGeometry:
                                        (self.pool[0] // 2, self.pool[1] // 2))
         self.oh = out_size("pool_size", h, self.padding[0], self.pool[0], self.strides[0], "H")
         self.ow = out_size("pool_size", w, self.padding[1], self.pool[1], self.strides[1], "W")
+        check_sizes(f"pool2d of x {tuple(x_shape)}",
+                    {"x": n * h * w * c, "y": n * self.oh * self.ow * c})
 
     @property
     def out_shape(self):

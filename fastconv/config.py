@@ -2,8 +2,17 @@
 
 Threads: set_num_threads(n), else OMP_NUM_THREADS, else the cores this process may
 run on. The kernels give bitwise the same results for any thread count.
+
+Forked children: GNU OpenMP (libgomp) is not fork-safe. Once a process has run a
+kernel on several threads, a child it forks (os.fork, multiprocessing's "fork" start
+method) hangs in its first multi-threaded kernel call: the child inherits the state of a
+thread pool whose threads it does not have. So in such a child every kernel runs on one
+thread, whatever set_num_threads or OMP_NUM_THREADS say, and show_config() says so.
+Children forked before any multi-threaded call, and "spawn"/"forkserver" workers, are
+fresh processes and use threads as usual.
 """
 import os
+import warnings
 
 from fastconv._args import as_int
 from fastconv._kernels import _conv, _openmp_helpers
@@ -12,6 +21,19 @@ from fastconv._kernels import _conv, _openmp_helpers
 MAX_THREADS = 1024
 
 _requested_threads = None
+# Set once a kernel has been given more than one thread: from then on this process holds
+# an OpenMP thread pool that a forked child cannot use.
+_pool_started = False
+# Set in a child forked after that: its kernels must stay on one thread.
+_forked_after_pool = False
+
+
+def _after_fork_in_child():
+    global _forked_after_pool
+    _forked_after_pool = _forked_after_pool or _pool_started
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _available_cores():
@@ -28,20 +50,39 @@ def _env_threads():
 
 
 def set_num_threads(n):
-    """Use n OpenMP threads in every kernel call (an int from 1 to MAX_THREADS)."""
+    """Use n OpenMP threads in every kernel call (an int from 1 to MAX_THREADS).
+
+    In a child forked after its parent ran multi-threaded kernels, the kernels stay on
+    one thread (see the module docstring) and n > 1 warns.
+    """
     global _requested_threads
     n = as_int("n", n)
     if not 1 <= n <= MAX_THREADS:
         raise ValueError(f"number of threads must be between 1 and {MAX_THREADS}, got {n}")
+    if n > 1 and _forked_after_pool:
+        warnings.warn(f"set_num_threads({n}) in a forked child of a process that ran "
+                      f"multi-threaded kernels: GNU OpenMP would hang here, so the kernels "
+                      f"stay on 1 thread (use multiprocessing's 'spawn' start method for "
+                      f"multi-threaded workers)", RuntimeWarning, stacklevel=2)
     _requested_threads = n
 
 
 def get_num_threads():
-    """The number of threads the next kernel call will use (1 in a serial build)."""
-    if not _openmp_helpers.openmp_enabled():
+    """The number of threads the next kernel call will use (1 in a serial build, and in
+    a child forked after multi-threaded kernel calls)."""
+    global _pool_started
+    if _forked_after_pool or not _openmp_helpers.openmp_enabled():
         return 1
-    n = _requested_threads or _env_threads() or _available_cores()
-    return min(n, MAX_THREADS)
+    n = min(_requested_threads or _env_threads() or _available_cores(), MAX_THREADS)
+    # fastconv.ops asks right before each kernel call: a pool of n threads now exists.
+    _pool_started = _pool_started or n > 1
+    return n
+
+
+def _threads_note():
+    if _forked_after_pool:
+        return " (forked child of a multi-threaded process: GNU OpenMP is not fork-safe)"
+    return ""
 
 
 def show_config(file=None):
@@ -50,7 +91,8 @@ def show_config(file=None):
     lines = [
         f"fastconv {__version__}",
         f"  OpenMP:         {'on' if _openmp_helpers.openmp_enabled() else 'off (serial build)'}",
-        f"  threads:        {get_num_threads()} (cores available: {_available_cores()})",
+        f"  threads:        {get_num_threads()} (cores available: {_available_cores()})"
+        f"{_threads_note()}",
         f"  conv kernel:    {_conv.kernel_variant()} "
         f"(supported here: {', '.join(_conv.supported_variants())})",
     ]

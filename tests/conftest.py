@@ -1,6 +1,36 @@
-"""Shared fixture for the layer and loss tests: float64 finite-difference gradient checks."""
+"""Shared test set-up: hypothesis profiles, a watchdog against hangs, and the float64
+finite-difference gradient checks of the layer and loss tests.
+
+Hypothesis profiles (HYPOTHESIS_PROFILE=name; "ci" by default): "ci" draws a fixed set of
+examples (derandomized, so CI runs are repeatable), "long" draws fresh random ones.
+The fuzz tests' example counts are in fuzz_cases.py.
+"""
+import faulthandler
+import os
+
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Kernel calls on tiny shapes take well under a millisecond, but the first call of a
+# process and a loaded shared machine do not: hangs are caught by the watchdog instead.
+# The fuzz tests re-arm the (function-scoped) watchdog fixture in every example.
+SUPPRESSED = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+settings.register_profile("ci", deadline=None, derandomize=True, database=None,
+                          suppress_health_check=SUPPRESSED)
+settings.register_profile("long", deadline=None, print_blob=True,
+                          suppress_health_check=SUPPRESSED)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture
+def watchdog():
+    """watchdog(seconds): if the test is still running after `seconds`, print every
+    thread's stack and end the process, so that a hang fails CI instead of blocking it."""
+    def arm(seconds):
+        faulthandler.dump_traceback_later(seconds, exit=True)
+    yield arm
+    faulthandler.cancel_dump_traceback_later()
 
 # Central differences in float64 with this step are accurate to ~1e-9 on smooth
 # functions of O(1) values, so 1e-6 relative disagreement means a wrong gradient.

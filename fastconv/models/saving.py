@@ -1,9 +1,11 @@
 """Model files: one .npz holding the architecture and training state as JSON (a NumPy
 string array), the weights, and the optimizer's slot arrays.
 
-Written atomically (a temporary file in the same directory, then os.replace), read
-with allow_pickle=False. Anything that is not such a file, or whose contents do not
-fit together, raises ValueError naming the file.
+Written atomically (a temporary file in the same directory, flushed to disk, then
+os.replace, then the directory flushed so the rename survives a power cut too), read
+with allow_pickle=False: a file never holds anything that runs code when loaded.
+Anything that is not such a file, or whose contents do not fit together, raises
+ValueError naming the file.
 """
 import json
 import os
@@ -27,6 +29,17 @@ def _umask():
     return current
 
 
+def _fsync_directory(directory):
+    """Flush a directory's entries (the rename) to disk, where directories can be opened."""
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_archive(filepath, header, arrays):
     """Write header (a JSON-ready dict) and named arrays to filepath, atomically."""
     filepath = os.fspath(filepath)
@@ -40,6 +53,7 @@ def write_archive(filepath, header, arrays):
         # mkstemp makes the file private; give it the permissions a plain open() would.
         os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, filepath)
+        _fsync_directory(directory)
     except BaseException:
         try:
             os.unlink(tmp_path)

@@ -5,8 +5,11 @@ model (or a Dropout layer) is created, so `np.random.seed(...)` first makes a ru
 repeatable; their states are saved with the model, so a saved and reloaded model
 continues exactly as the original would have.
 """
+import contextlib
 import json
 import math
+import signal
+import threading
 import warnings
 
 import numpy as np
@@ -53,6 +56,31 @@ class _EpochMeans:
         logs = {"loss": self.loss_sum / max(self.count, 1)}
         logs.update((m.name, m.result()) for m in self.metrics)
         return logs
+
+
+@contextlib.contextmanager
+def _interrupts_at_batch_boundaries():
+    """Hold Ctrl-C (SIGINT) until the running batch is done; yields a function that
+    raises the held KeyboardInterrupt. Only where Python's default handler is active
+    (in the main thread): a handler the user installed is left alone."""
+    pending = []
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield lambda: None
+        return
+
+    def hold(signum, frame):
+        pending.append(signum)
+
+    def raise_pending():
+        if pending:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, hold)
+    try:
+        yield raise_pending
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class Sequential:
@@ -264,7 +292,13 @@ class Sequential:
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
         """Train for `epochs` epochs (counting from initial_epoch); returns a History whose
-        `history` dict holds the per-epoch loss, metrics and val_ values."""
+        `history` dict holds the per-epoch loss, metrics and val_ values.
+
+        Ctrl-C (KeyboardInterrupt) takes effect when the running batch is done, so the
+        weights and optimizer state are those after a whole number of steps; then, as
+        in Keras, the KeyboardInterrupt propagates, and `model.history` holds the
+        History of the epochs completed so far (Keras sets it after every epoch).
+        """
         self._require_compiled()
         batch_size = data.check_batch_size(batch_size)
         verbose = _resolve_verbose(verbose)
@@ -288,30 +322,35 @@ class Sequential:
         self.stop_training = False
         warned_nan = False
         callback_list.on_train_begin()
-        for epoch in range(initial_epoch, epochs):
-            callback_list.on_epoch_begin(epoch)
-            order = self.shuffle_rng.permutation(n) if shuffle else np.arange(n)
-            means = _EpochMeans(metric_objects)
-            for step in range(steps):
-                batch = order[step * batch_size:(step + 1) * batch_size]
-                callback_list.on_train_batch_begin(step)
-                loss = self._train_step(x[batch], y[batch], means)
-                if not math.isfinite(loss) and not warned_nan:
-                    warnings.warn(f"the loss is {loss} at epoch {epoch + 1}, batch {step + 1}: "
-                                  f"training diverged (try a lower learning rate, and check "
-                                  f"the inputs for NaN or inf)", RuntimeWarning, stacklevel=2)
-                    warned_nan = True
-                callback_list.on_train_batch_end(step, means.results())
-            logs = means.results()
-            if x_val is not None:
-                val_logs = self._evaluate_arrays(x_val, y_val, batch_size, verbose=0)
-                logs.update((f"val_{k}", v) for k, v in val_logs.items())
-            callback_list.on_epoch_end(epoch, logs)
-            self.epoch = epoch + 1
-            if self.stop_training:
-                break
-        callback_list.on_train_end()
         self.history = history
+        with _interrupts_at_batch_boundaries() as raise_pending_interrupt:
+            for epoch in range(initial_epoch, epochs):
+                callback_list.on_epoch_begin(epoch)
+                order = self.shuffle_rng.permutation(n) if shuffle else np.arange(n)
+                means = _EpochMeans(metric_objects)
+                for step in range(steps):
+                    batch = order[step * batch_size:(step + 1) * batch_size]
+                    callback_list.on_train_batch_begin(step)
+                    loss = self._train_step(x[batch], y[batch], means)
+                    if not math.isfinite(loss) and not warned_nan:
+                        warnings.warn(f"the loss is {loss} at epoch {epoch + 1}, batch "
+                                      f"{step + 1}: training diverged (try a lower learning "
+                                      f"rate, and check the inputs for NaN or inf)",
+                                      RuntimeWarning, stacklevel=2)
+                        warned_nan = True
+                    callback_list.on_train_batch_end(step, means.results())
+                    raise_pending_interrupt()
+                logs = means.results()
+                if x_val is not None:
+                    val_logs = self._evaluate_arrays(x_val, y_val, batch_size, verbose=0)
+                    logs.update((f"val_{k}", v) for k, v in val_logs.items())
+                # Before the callbacks: a ModelCheckpoint file must count this epoch.
+                self.epoch = epoch + 1
+                callback_list.on_epoch_end(epoch, logs)
+                raise_pending_interrupt()
+                if self.stop_training:
+                    break
+        callback_list.on_train_end()
         return history
 
     # -- evaluate / predict --------------------------------------------------------
