@@ -30,6 +30,7 @@ def save(path, meta, records, model_records):
     """Write the chart to `path`; returns False (after a note) when matplotlib is missing."""
     try:
         from matplotlib.figure import Figure
+        from matplotlib.ticker import FuncFormatter, NullFormatter
     except ImportError:
         print(f"note: matplotlib is not installed, no chart written to {path} "
               "(pip install matplotlib)", file=sys.stderr)
@@ -43,6 +44,8 @@ def save(path, meta, records, model_records):
     ax.barh(labels, values, color=["tab:green" if v >= 1 else "tab:red" for v in values])
     ax.axvline(1.0, color="black", linewidth=0.8)
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.invert_yaxis()
     against = f"PyTorch {meta['torch']}" if meta["torch"] else "the NumPy reference"
     ax.set_xlabel(f"fastconv speed-up over {against} (above 1: fastconv is faster)")
