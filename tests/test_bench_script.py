@@ -1,11 +1,10 @@
 """bench/run.py must not rot: one quick run of one small shape, in a subprocess."""
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import fastconv
+from child_process import child_env
 
 RUN_PY = Path(__file__).resolve().parents[1] / "bench" / "run.py"
 SMALL_SHAPE = "mnist-c2-5x5"
@@ -13,8 +12,7 @@ SMALL_SHAPE = "mnist-c2-5x5"
 
 def test_quick_run_prints_a_table_and_saves_json(tmp_path):
     # The script must import the fastconv these tests import (installed or built in place).
-    paths = [str(Path(fastconv.__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
+    env = child_env()
     out_json = tmp_path / "bench.json"
     proc = subprocess.run(
         [sys.executable, str(RUN_PY), "--quick", "--rounds", "1", "--shapes", SMALL_SHAPE,
@@ -31,8 +29,7 @@ def test_quick_run_prints_a_table_and_saves_json(tmp_path):
 
 def test_model_benchmark_and_chart(tmp_path):
     """One short epoch of one model, and the chart of a kernel case plus that model."""
-    paths = [str(Path(fastconv.__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
+    env = child_env()
     chart = tmp_path / "chart.png"
     proc = subprocess.run(
         [sys.executable, str(RUN_PY), "--quick", "--rounds", "1", "--shapes", "pool-24",

@@ -15,6 +15,7 @@ import pytest
 
 import fastconv
 from fastconv import config, reference
+from child_process import child_env
 from kernel_cases import assert_close
 
 # A kernel call here takes milliseconds: far beyond these means a hang.
@@ -121,11 +122,11 @@ sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
-def test_a_child_forked_before_any_threads_were_started_keeps_its_threads():
+def test_a_child_forked_before_any_threads_were_started_keeps_its_threads(tmp_path):
     if not config._openmp_helpers.openmp_enabled():
         pytest.skip("serial build: one thread everywhere")
     run = subprocess.run([sys.executable, "-c", FRESH_PARENT], timeout=CHILD_TIMEOUT,
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env=child_env(), cwd=tmp_path)
     assert run.returncode == 0, run.stderr
 
 

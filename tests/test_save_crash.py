@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pytest
 
+from child_process import child_env
 from fastconv import callbacks, layers, models, optimizers
 
 KILLS = 12
@@ -44,7 +45,8 @@ def test_sigkill_during_save_leaves_a_loadable_file(tmp_path, watchdog):
     versions = []
     for _ in range(KILLS):
         saver = subprocess.Popen([sys.executable, "-c", SAVER, str(path)],
-                                 stdout=subprocess.PIPE, text=True)
+                                 stdout=subprocess.PIPE, text=True, env=child_env(),
+                                 cwd=tmp_path)
         try:
             assert saver.stdout.readline(), "the saver wrote no file"  # >= 1 complete save
             time.sleep(rng.uniform(0, 0.3))  # then kill it at a random point of a save
