@@ -76,6 +76,12 @@ static inline void FN(add_to)(FC_T *restrict d, const FC_T *restrict src, long l
     for (long j = 0; j < len; j++) d[j] += src[j];
 }
 
+/* Row pointers of a tile: dst[i] = base + i*ld for i < m, NULL (dropped) for m <= i < mr. */
+static inline void FN(tile_rows)(FC_T **dst, FC_T *base, long ld, long m, int mr)
+{
+    for (int i = 0; i < mr; i++) dst[i] = i < m ? base + i * ld : NULL;
+}
+
 /* Rows m of a finished tile into y (row stride ldy): + bias, then ReLU if asked. */
 static inline void FN(store_tile)(FC_T *y, long ldy, const FC_T *ct, int nr, long m, long kn,
                                   const FC_T *bias, int relu)
@@ -129,12 +135,15 @@ static int FN(conv2d_forward)(const FC_T *x, long n, long h, long w, long c, con
         for (long pn = 0; pn < panels; pn++) {
             const long k0 = pn * nr, kn = k - k0 < nr ? k - k0 : nr;
             const FC_T *b_panel = wf + pn * kd * nr;
-            if (m == mr && kn == nr) { /* a full tile: straight into y, epilogue included */
-                FC_UKR(var)(kh, kw * c, xp, off, wp * c, 1, b_panel, kw * c * nr,
-                            y + m0 * k + k0, k, bias ? bias + k0 : NULL, relu);
+            FC_T *dst[FC_MR_MAX];
+            if (kn == nr) { /* whole rows: straight into y, epilogue included */
+                FN(tile_rows)(dst, y + m0 * k + k0, k, m, mr);
+                FC_UKR(var)(kh, kw * c, xp, off, wp * c, 1, b_panel, kw * c * nr, dst,
+                            bias ? bias + k0 : NULL, relu ? FC_UKR_RELU : 0);
                 continue;
             }
-            FC_UKR(var)(kh, kw * c, xp, off, wp * c, 1, b_panel, kw * c * nr, ct, nr, NULL, 0);
+            FN(tile_rows)(dst, ct, nr, mr, mr);
+            FC_UKR(var)(kh, kw * c, xp, off, wp * c, 1, b_panel, kw * c * nr, dst, NULL, 0);
             FN(store_tile)(y + m0 * k + k0, k, ct, nr, m, kn, bias ? bias + k0 : NULL, relu);
         }
     }
@@ -206,12 +215,14 @@ static int FN(backward_data_transposed)(const fc_variant *var, const FC_T *dy,
         for (long pn = 0; pn < panels; pn++) {
             const long c0 = pn * nr, cn = c - c0 < nr ? c - c0 : nr;
             FC_T *dx_tile = dx + ((img * h + ih) * w + iw0) * c + c0;
-            const int full = m == mr && cn == nr;
+            FC_T *dst[FC_MR_MAX];
+            if (cn == nr) FN(tile_rows)(dst, dx_tile, c, m, mr);
+            else FN(tile_rows)(dst, ct, nr, mr, mr);
             /* Successive taps r += sh meet dy rows one above: a_run is one row back. */
             FC_UKR(var)(nruns, kw * k, a, off, -we * k, 1,
-                        wd + pn * kdd * nr + r_start * kw * k * nr, sh * kw * k * nr,
-                        full ? dx_tile : ct, full ? c : nr, NULL, 0);
-            if (!full) FN(store_tile)(dx_tile, c, ct, nr, m, cn, NULL, 0);
+                        wd + pn * kdd * nr + r_start * kw * k * nr, sh * kw * k * nr, dst,
+                        NULL, 0);
+            if (cn < nr) FN(store_tile)(dx_tile, c, ct, nr, m, cn, NULL, 0);
         }
     }
     free(dyexp);
@@ -272,7 +283,22 @@ static int FN(backward_data_col2im)(const fc_variant *var, const FC_T *dy, const
                 ix0[i] = (m0 + i) % ow * sw - pl;
             }
             for (long pn = 0; pn < panels; pn++) {
-                FC_UKR(var)(1, k, dy, off, 0, 1, wtp + pn * k * nr, 0, ct, nr, NULL, 0);
+                FC_T *dst[FC_MR_MAX];
+                if (c % nr == 0) {
+                    /* The panel is one tap (r, s) and nr whole channels: the micro-kernel
+                     * adds each row straight into its dx pixel (NULL: outside the image). */
+                    const long q0 = pn * nr, r = tap[3 * q0], s = tap[3 * q0 + 1];
+                    for (int i = 0; i < mr; i++) {
+                        const long iy = iy0[i] + r, ix = ix0[i] + s;
+                        const int inside = i < m && iy >= 0 && iy < h && ix >= 0 && ix < w;
+                        dst[i] = inside ? dximg + (iy * w + ix) * c + tap[3 * q0 + 2] : NULL;
+                    }
+                    FC_UKR(var)(1, k, dy, off, 0, 1, wtp + pn * k * nr, 0, dst, NULL,
+                                FC_UKR_ACCUMULATE);
+                    continue;
+                }
+                FN(tile_rows)(dst, ct, nr, mr, mr);
+                FC_UKR(var)(1, k, dy, off, 0, 1, wtp + pn * k * nr, 0, dst, NULL, 0);
                 /* Scatter the tile's columns q = (r, s, c) back into dx, one run of
                  * consecutive channels (one tap) at a time: contiguous vector adds. */
                 const long q_end = pn * nr + (kd - pn * nr < nr ? kd - pn * nr : nr);
@@ -374,9 +400,18 @@ static int FN(conv2d_backward_weights)(const FC_T *dy, const FC_T *mask, const F
                 const long m = kd - kd0 < mr ? kd - kd0 : mr;
                 for (int i = 0; i < mr; i++) off[i] = off_kd[kd0 + (i < m ? i : m - 1)];
                 for (long pn = 0; pn < panels; pn++) {
-                    FC_UKR(var)(nrows, ow, a, off, sh * wp * c, sw * c, bpack + pn * pixels * nr,
-                                ow * nr, ct, nr, NULL, 0);
                     const long k0 = pn * nr, kn = k - k0 < nr ? k - k0 : nr;
+                    FC_T *dst[FC_MR_MAX];
+                    if (kn == nr) { /* whole rows: added straight into the partial */
+                        FN(tile_rows)(dst, part + kd0 * k + k0, k, m, mr);
+                        FC_UKR(var)(nrows, ow, a, off, sh * wp * c, sw * c,
+                                    bpack + pn * pixels * nr, ow * nr, dst, NULL,
+                                    FC_UKR_ACCUMULATE);
+                        continue;
+                    }
+                    FN(tile_rows)(dst, ct, nr, mr, mr);
+                    FC_UKR(var)(nrows, ow, a, off, sh * wp * c, sw * c, bpack + pn * pixels * nr,
+                                ow * nr, dst, NULL, 0);
                     for (long i = 0; i < m; i++) {
                         FC_T *prow = part + (kd0 + i) * k + k0;
                         for (long j = 0; j < kn; j++) prow[j] += ct[i * nr + j];

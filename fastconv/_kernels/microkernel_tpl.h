@@ -1,15 +1,18 @@
 /* One register-blocked micro-kernel, instantiated per ISA and dtype by microkernels.h.
  *
- * Contract: ct[i*ldc + j] = act(bias[j] + sum over run < nruns, p < kc of
- *                               a[off[i] + run*a_run + p*a_ps] * b[run*b_run + p*NR + j])
- * for i < MR, j < NR = NV*LANES; ct is overwritten. bias may be NULL (none); act is ReLU
- * when relu is nonzero (NaN kept), else the identity. So a full tile goes straight into
- * the output (ldc = its row length) with its epilogue done in registers.
+ * Contract: with t[i][j] = sum over run < nruns, p < kc of
+ *                          a[off[i] + run*a_run + p*a_ps] * b[run*b_run + p*NR + j]
+ * for i < MR, j < NR = NV*LANES, row i of the tile goes to dst[i][0..NR):
+ *   dst[i][j] = act(bias[j] + t[i][j])      or, with FC_UKR_ACCUMULATE,
+ *   dst[i][j] = act(dst[i][j] + t[i][j])    (dst[i] == NULL: row i is dropped);
+ * bias may be NULL (none); act is ReLU with FC_UKR_RELU (NaN kept), else the identity.
+ * So a full tile goes straight into the output, or is added into a partial sum or a
+ * scattered destination, with the epilogue done in registers.
  * - A is read in place (straight from an NHWC image: no im2col), one pointer per row,
  *   so the caller chooses any MR rows by their offsets (rows past the tile's end repeat
  *   a valid row: nothing is ever read out of bounds).
  * - B is packed by the caller: NR-wide rows, 64-byte aligned, b_run a multiple of NR.
- * - ct and bias need no alignment; bias, when given, holds NR elements.
+ * - dst rows and bias need no alignment; bias, when given, holds NR elements.
  * The MR x NV accumulators stay in vector registers (24 zmm for AVX-512 float32 12x32).
  *
  * Parameters (macros): UKR_NAME, UKR_T, UKR_VBYTES, UKR_MR, UKR_NV, UKR_TARGET.
@@ -26,7 +29,7 @@ typedef FC_CAT(FC_INT_OF_, UKR_T) FC_CAT(UKR_NAME, _ivec) __attribute__((vector_
 
 UKR_TARGET static void UKR_NAME(long nruns, long kc, const UKR_T *a, const long *off,
                                 long a_run, long a_ps, const UKR_T *b, long b_run,
-                                UKR_T *ct, long ldc, const UKR_T *bias, int relu)
+                                UKR_T *const *dst, const UKR_T *bias, int flags)
 {
     typedef FC_CAT(UKR_NAME, _vec) vec;
     typedef FC_CAT(UKR_NAME, _uvec) uvec;
@@ -63,7 +66,15 @@ UKR_TARGET static void UKR_NAME(long nruns, long kc, const UKR_T *a, const long 
 #pragma GCC unroll 4
             for (int v = 0; v < UKR_NV; v++) c[i][v] += bv[v];
     }
-    if (relu) {
+    if (flags & FC_UKR_ACCUMULATE) {
+#pragma GCC unroll 16
+        for (int i = 0; i < UKR_MR; i++)
+            if (dst[i])
+#pragma GCC unroll 4
+                for (int v = 0; v < UKR_NV; v++)
+                    c[i][v] += *(const uvec *)(dst[i] + v * UKR_LANES);
+    }
+    if (flags & FC_UKR_RELU) {
         /* Clear the lanes below zero (NaN < 0 is false: NaN stays, as np.maximum). */
 #pragma GCC unroll 16
         for (int i = 0; i < UKR_MR; i++)
@@ -73,8 +84,9 @@ UKR_TARGET static void UKR_NAME(long nruns, long kc, const UKR_T *a, const long 
     }
 #pragma GCC unroll 16
     for (int i = 0; i < UKR_MR; i++)
+        if (dst[i])
 #pragma GCC unroll 4
-        for (int v = 0; v < UKR_NV; v++) *(uvec *)(ct + i * ldc + v * UKR_LANES) = c[i][v];
+            for (int v = 0; v < UKR_NV; v++) *(uvec *)(dst[i] + v * UKR_LANES) = c[i][v];
 }
 
 #undef UKR_LANES

@@ -26,10 +26,13 @@
 #define FC_INT_OF_float int
 #define FC_INT_OF_double long long
 
+/* Flags of the micro-kernel's epilogue (microkernel_tpl.h). */
+enum { FC_UKR_RELU = 1, FC_UKR_ACCUMULATE = 2 };
+
 typedef void (*fc_ukr_f32)(long, long, const float *, const long *, long, long,
-                           const float *, long, float *, long, const float *, int);
+                           const float *, long, float *const *, const float *, int);
 typedef void (*fc_ukr_f64)(long, long, const double *, const long *, long, long,
-                           const double *, long, double *, long, const double *, int);
+                           const double *, long, double *const *, const double *, int);
 
 #define UKR_NAME fc_ukr_generic_f32
 #define UKR_T float
