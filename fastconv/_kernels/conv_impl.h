@@ -49,8 +49,12 @@ static inline void FN(copy_masked)(FC_T *restrict dst, const FC_T *restrict src,
         memcpy(dst, src, sizeof(FC_T) * len);
         return;
     }
+    /* src is loaded unconditionally: a load inside the ?: keeps GCC from vectorising. */
     const FC_T zero = 0;
-    for (long i = 0; i < len; i++) dst[i] = mask[i] > zero ? src[i] : zero;
+    for (long i = 0; i < len; i++) {
+        const FC_T v = src[i], m = mask[i];
+        dst[i] = m > zero ? v : zero;
+    }
 }
 
 /* Pack a row-major (rows x cols) matrix as B panels: dst[panel][row][j] = src[row][panel*nr + j]
