@@ -93,15 +93,12 @@ def conv2d_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] 
     _check(rc)
 
 
-def conv2d_backward_data(const floating[:, :, :, ::1] dy, mask, const floating[:, :, :, ::1] w,
-                         floating[:, :, :, ::1] dx, strides, padding, int nthreads):
+def conv2d_backward_data(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] mask,
+                         const floating[:, :, :, ::1] w, floating[:, :, :, ::1] dx, strides,
+                         padding, int nthreads):
     cdef long sh = strides[0], sw = strides[1], pt = padding[0][0], pl = padding[1][0]
-    cdef const floating[:, :, :, ::1] mask_view
-    cdef const floating *mask_ptr = NULL
+    cdef const floating *mask_ptr = NULL if mask is None else &mask[0, 0, 0, 0]
     cdef int rc
-    if mask is not None:
-        mask_view = mask
-        mask_ptr = &mask_view[0, 0, 0, 0]
     with nogil:
         if floating is float:
             rc = fc_conv2d_backward_data_f32(&dy[0, 0, 0, 0], mask_ptr, dy.shape[0],
@@ -118,17 +115,13 @@ def conv2d_backward_data(const floating[:, :, :, ::1] dy, mask, const floating[:
     _check(rc)
 
 
-def conv2d_backward_weights(const floating[:, :, :, ::1] dy, mask,
+def conv2d_backward_weights(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] mask,
                             const floating[:, :, :, ::1] x, floating[:, :, :, ::1] dw,
                             floating[::1] db, strides, padding, int nthreads):
     cdef long sh = strides[0], sw = strides[1]
     cdef long pt = padding[0][0], pb = padding[0][1], pl = padding[1][0], pr = padding[1][1]
-    cdef const floating[:, :, :, ::1] mask_view
-    cdef const floating *mask_ptr = NULL
+    cdef const floating *mask_ptr = NULL if mask is None else &mask[0, 0, 0, 0]
     cdef int rc
-    if mask is not None:
-        mask_view = mask
-        mask_ptr = &mask_view[0, 0, 0, 0]
     with nogil:
         if floating is float:
             rc = fc_conv2d_backward_weights_f32(&dy[0, 0, 0, 0], mask_ptr, &x[0, 0, 0, 0],
