@@ -12,7 +12,7 @@ import numpy as np
 
 from fastconv import callbacks, datasets, optimizers, utils
 # The model and its schedule, shared with `fastconv train --model cnn`:
-from fastconv.cli.zoo import halve_from_third_epoch, mnist_cnn
+from fastconv.zoo import halve_from_third_epoch, mnist_cnn
 
 
 def load_mnist(limit=None):

@@ -12,7 +12,7 @@ import numpy as np
 
 from fastconv import datasets, optimizers, utils
 # The models, shared with `fastconv train --model mlp|cnn`:
-from fastconv.cli.zoo import mlp, mnist_cnn
+from fastconv.zoo import mlp, mnist_cnn
 
 
 def train(name, model, x_train, y_train, x_test, y_test, epochs, batch_size):

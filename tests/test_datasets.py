@@ -17,7 +17,8 @@ import pytest
 
 from fastconv.datasets import DatasetUnavailableError, HashMismatchError, fashion_mnist, mnist
 from fastconv.datasets._arrays import SPLIT_SHAPES, array_sha256, save_arrays_npz
-from fastconv.datasets._cache import atomic_write, data_home, store_verified
+from fastconv._atomic import atomic_write
+from fastconv.datasets._cache import data_home, store_verified
 from fastconv.datasets._idx import (IDX_FILES, IMAGES_MAGIC, LABELS_MAGIC, TEST_IMAGES,
                                     TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, parse_idx,
                                     read_idx_folder, read_idx_gz)
@@ -183,7 +184,7 @@ def test_download_fills_cache_then_cache_serves(synthetic, data_dir, tmp_path, c
                Mirror(dataset, mirror_of(mirror))]
     assert_splits_equal(load_first_available(dataset, sources), splits)
     assert len(capsys.readouterr().err.splitlines()) == 1  # one line however many sources
-    assert sorted(os.listdir(data_dir / "synthetic")) == sorted(IDX_FILES)  # no .part left
+    assert sorted(os.listdir(data_dir / "synthetic")) == sorted(IDX_FILES)  # no temporary file left
     for name in IDX_FILES:
         (mirror / name).unlink()
     assert_splits_equal(load_first_available(dataset, sources), splits)
@@ -220,7 +221,7 @@ def test_mirror_serving_a_wrong_file_leaves_no_trace(synthetic, data_dir):
     with pytest.raises(DatasetUnavailableError, match=actual):
         load_first_available(dataset, [Mirror(dataset, mirror_of(mirror))])
     assert TRAIN_IMAGES not in os.listdir(data_dir / "synthetic")
-    assert not any(name.endswith(".part") for name in os.listdir(data_dir / "synthetic"))
+    assert not any(name.endswith(".tmp") for name in os.listdir(data_dir / "synthetic"))
 
 
 def test_cached_arrays_are_verified_and_a_corrupt_npz_deleted(data_dir):

@@ -8,10 +8,10 @@ memory format. fastconv's fit also computes the accuracy metric, as a Keras scri
 """
 import numpy as np
 
-from fastconv.cli import zoo
+from fastconv import zoo
 
 class ModelSpec:
-    """One tutorial CNN: its name among fastconv.cli.zoo's recipes (which build the fastconv
+    """One tutorial CNN: its name among fastconv.zoo's recipes (which build the fastconv
     model and name its optimizer), and its layers again for the PyTorch twin."""
 
     batch_size = 128

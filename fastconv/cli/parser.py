@@ -5,7 +5,7 @@ import fastconv
 from fastconv.cli import inference, tools, train
 from fastconv.cli.data import DATASETS
 from fastconv.cli.errors import UsageError
-from fastconv.cli.zoo import OPTIMIZERS, RECIPES
+from fastconv.zoo import OPTIMIZERS, RECIPES
 
 
 class Parser(argparse.ArgumentParser):

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fastconv import callbacks
-from fastconv.cli import data, plots, zoo
+from fastconv import callbacks, zoo
+from fastconv.cli import data, plots
 from fastconv.cli.errors import CLIError
 from fastconv.models import data as model_data
 

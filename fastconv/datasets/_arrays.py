@@ -8,7 +8,8 @@ import hashlib
 
 import numpy as np
 
-from fastconv.datasets._cache import HashMismatchError, atomic_write
+from fastconv._atomic import atomic_write
+from fastconv.datasets._cache import HashMismatchError
 
 # Shapes of the arrays, under the names Keras's mnist.npz uses.
 SPLIT_SHAPES = {"x_train": (60000, 28, 28), "y_train": (60000,),

@@ -1,15 +1,15 @@
 """Where data sets are cached, SHA-256 checks, and writes that never leave half a file.
 
 The cache is `$FASTCONV_DATA` or else `~/.cache/fastconv/`, one sub-folder per data set.
-Every file is written under a temporary name in its final folder and renamed into place
-with `os.replace`, so a reader sees either no file or the whole file, even if the
-process is killed mid-download.
+Every file is written with fastconv._atomic.atomic_write (a temporary name in its final
+folder, renamed into place), so a reader sees either no file or the whole file, even if
+the process is killed mid-download.
 """
-import contextlib
 import hashlib
 import os
-import secrets
 from pathlib import Path
+
+from fastconv._atomic import atomic_write
 
 DATA_HOME_ENV_VAR = "FASTCONV_DATA"
 
@@ -48,28 +48,6 @@ def verify_sha256(path, expected):
     actual = sha256_of_file(path)
     if actual != expected:
         raise HashMismatchError(str(path), expected, actual)
-
-
-@contextlib.contextmanager
-def atomic_write(dest):
-    """Yield a binary file that becomes `dest` only if the `with` block succeeds.
-
-    On an exception the temporary file is removed and `dest` (new or old) is untouched.
-    """
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    # Same folder, so os.replace is a rename; a random name, so concurrent writers of the
-    # same file never share a temporary file.
-    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(8)}.part")
-    try:
-        with open(tmp, "xb") as f:  # "x": fail rather than reuse an existing file
-            yield f
-            f.flush()
-            os.fsync(f.fileno())  # the data is on disk before the name points at it
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def store_verified(dest, chunks, expected_sha256, source_name):

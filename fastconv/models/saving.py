@@ -1,18 +1,18 @@
 """Model files: one .npz holding the architecture and training state as JSON (a NumPy
 string array), the weights, and the optimizer's slot arrays.
 
-Written atomically (a temporary file in the same directory, flushed to disk, then
-os.replace, then the directory flushed so the rename survives a power cut too), read
-with allow_pickle=False: a file never holds anything that runs code when loaded.
+Written atomically (fastconv._atomic: a reader sees the old file or the new one, never
+half of one), read with allow_pickle=False: a file never holds anything that runs code when loaded.
 Anything that is not such a file, or whose contents do not fit together, raises
 ValueError naming the file.
 """
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
+
+from fastconv._atomic import atomic_write
 
 __all__ = ["write_archive", "read_archive", "numbered", "HEADER_KEY", "MODEL_FORMAT",
            "WEIGHTS_FORMAT", "FORMAT_VERSION"]
@@ -23,43 +23,10 @@ WEIGHTS_FORMAT = "fastconv.weights"
 FORMAT_VERSION = 1
 
 
-def _umask():
-    current = os.umask(0)
-    os.umask(current)
-    return current
-
-
-def _fsync_directory(directory):
-    """Flush a directory's entries (the rename) to disk, where directories can be opened."""
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_archive(filepath, header, arrays):
     """Write header (a JSON-ready dict) and named arrays to filepath, atomically."""
-    filepath = os.fspath(filepath)
-    directory = os.path.dirname(os.path.abspath(filepath))
-    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=".fastconv-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **{HEADER_KEY: np.array(json.dumps(header))}, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp makes the file private; give it the permissions a plain open() would.
-        os.chmod(tmp_path, 0o666 & ~_umask())
-        os.replace(tmp_path, filepath)
-        _fsync_directory(directory)
-    except BaseException:
-        try:
-            os.unlink(tmp_path)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_write(filepath) as f:
+        np.savez(f, **{HEADER_KEY: np.array(json.dumps(header))}, **arrays)
 
 
 def read_archive(filepath, expected_formats):

@@ -1,5 +1,6 @@
 """The models of examples/, by name, each with the optimizer, epochs and learning-rate
-schedule its example trains it with: the `--model` choices of `fastconv train`.
+schedule its example trains it with: the `--model` choices of `fastconv train`, the
+benchmark's training runs and the ONNX export tests. It imports no command-line code.
 
 examples/mnist_cnn.py and examples/mnist_mlp.py build their models here;
 examples/mnist_tutorial.py keeps the Keras tutorial's own lines, which `tutorial_cnn`
