@@ -3,6 +3,7 @@
     fastconv train --dataset mnist --model cnn --epochs 6 --save model.npz --plots plots/
     fastconv evaluate model.npz --dataset mnist
     fastconv predict model.npz digit.png more_digits.npy
+    fastconv export model.npz model.onnx
     fastconv bench --quick [--torch]
     fastconv info
 

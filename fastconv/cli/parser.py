@@ -1,10 +1,11 @@
-"""The command line's grammar: `fastconv train|evaluate|predict|bench|info ...`."""
+"""The command line's grammar: `fastconv train|evaluate|predict|export|bench|info ...`."""
 import argparse
 
 import fastconv
-from fastconv.cli import inference, tools, train
+from fastconv.cli import export, inference, tools, train
 from fastconv.cli.data import DATASETS
 from fastconv.cli.errors import UsageError
+from fastconv.export import FORMATS
 from fastconv.zoo import OPTIMIZERS, RECIPES
 
 
@@ -96,6 +97,18 @@ def _inference_parsers(commands):
     p.set_defaults(run=inference.run_predict)
 
 
+def _export_parser(commands):
+    p = commands.add_parser(
+        "export", help="write a saved model as ONNX, to serve it with ONNX Runtime",
+        description="Write a saved model as an ONNX file (opset 17) that takes the same "
+                    "channels-last arrays as the model; needs pip install \"fastconv[onnx]\".")
+    p.add_argument("model", metavar="MODEL.npz")
+    p.add_argument("output", metavar="MODEL.onnx")
+    p.add_argument("--format", choices=list(FORMATS), default="onnx",
+                   help="the file format (default: onnx)")
+    p.set_defaults(run=export.run_export)
+
+
 def build_parser():
     """The argparse parser of the `fastconv` command."""
     parser = Parser(prog="fastconv",
@@ -106,6 +119,7 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _train_parser(commands)
     _inference_parsers(commands)
+    _export_parser(commands)
     commands.add_parser(
         "bench", add_help=False, help="the kernel benchmark table (--quick, --torch, ...)",
         description="Runs python bench/run.py's benchmark; every argument goes to it "

@@ -450,6 +450,11 @@ class Sequential:
         arrays.update((f"optimizer_{i}", s) for i, s in enumerate(slots))
         saving.write_archive(filepath, header, arrays)
 
+    def export(self, filepath, format="onnx"):
+        """Write the model for another runtime (ONNX; see fastconv.export), as Keras 3."""
+        from fastconv.export import export_model
+        return export_model(self, filepath, format)
+
     def save_weights(self, filepath):
         """Save only the weights (Keras's order) to an .npz file, atomically."""
         weights = self.get_weights()

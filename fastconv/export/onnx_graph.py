@@ -1,0 +1,194 @@
+"""A model as a list of layer nodes, and the writer that turns such a list into ONNX.
+
+The exporter never looks at how a model is built: it walks `model_nodes(model)`, a list
+of Node(layer, input names, output names) in an order where every input is produced
+before it is used, with the graph's inputs and outputs named beside it. A Sequential
+model is a chain; a functional model (a graph of layers) gives its own list, and merge
+layers (several inputs) or nested models fit the same walk.
+"""
+from typing import NamedTuple, Tuple
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from fastconv.export import onnx_layers
+
+__all__ = ["OPSET", "IR_VERSION", "Node", "TensorSpec", "model_nodes", "GraphWriter",
+           "to_onnx"]
+
+# Opset 17 (ONNX 1.12, 2022): what ONNX Runtime >= 1.13 and every current runtime run.
+OPSET = 17
+# The IR version that goes with opset 17; newer onnx packages would stamp a newer one
+# that older runtimes refuse.
+IR_VERSION = 8
+# The graph computes in float32 whatever the model's dtype: runtimes implement every
+# operator used here in float32 (ONNX Runtime's CPU Conv has no float64 kernel).
+EXPORT_DTYPE = np.float32
+BATCH_DIM = "batch"
+
+
+class Node(NamedTuple):
+    """One layer applied to the named tensors `inputs`, producing the tensors `outputs`;
+    layer None is the identity (it gives a tensor a second name, such as a graph output's)."""
+    layer: object
+    inputs: Tuple[str, ...]
+    outputs: Tuple[str, ...]
+
+
+class TensorSpec(NamedTuple):
+    """A graph input or output: its name and shape without the batch dimension."""
+    name: str
+    shape: Tuple[int, ...]
+
+
+def model_nodes(model):
+    """(inputs, nodes, outputs) of a built model: TensorSpecs and the Nodes between them.
+
+    A Sequential model's layers form a chain from "input" to "output"; each layer's
+    output tensor is named after the layer (names are unique within a model).
+    """
+    layers = getattr(model, "layers", None)
+    if layers is None:
+        raise TypeError(f"cannot export {type(model).__name__} {model!r}: not a fastconv "
+                        f"model")
+    if not layers or not model.built:
+        raise ValueError(f"model {model.name!r} is not built: give its first layer an "
+                         f"input_shape (or start with layers.Input), or call "
+                         f"model.build((None, ...)) or predict on data first")
+    nodes, previous = [], "input"
+    for layer in layers:
+        nodes.append(Node(layer, (previous,), (layer.name,)))
+        previous = layer.name
+    inputs = [TensorSpec("input", tuple(model.input_shape[1:]))]
+    outputs = [TensorSpec("output", tuple(layers[-1].output_shape))]
+    nodes.append(Node(None, (previous,), ("output",)))  # None: the identity
+    return inputs, nodes, outputs
+
+
+def _inverse(perm):
+    return tuple(int(i) for i in np.argsort(perm))
+
+
+class GraphWriter:
+    """Collects ONNX nodes and initializers with unique names.
+
+    Converters call `op`, `constant` and `transpose`; `transpose` cancels a transpose
+    of a transpose, so consecutive channels-first layers (Conv, then MaxPool) share one
+    layout change instead of undoing and redoing it.
+    """
+
+    def __init__(self):
+        self.nodes, self.initializers = [], []
+        self._used = set()
+        self._aliases = {}
+        self._transposes = {}  # output name -> (input name, perm)
+        self._transpose_cache = {}  # (input name, perm) -> output name
+
+    def fresh_name(self, hint):
+        """`hint`, or hint_1, hint_2, ... if taken."""
+        name, count = hint, 0
+        while name in self._used:
+            count += 1
+            name = f"{hint}_{count}"
+        self._used.add(name)
+        return name
+
+    def bind(self, name, value):
+        """Make the tensor `name` (reserved, see `reserve`) stand for the tensor `value`."""
+        if name != value:
+            self._aliases[name] = value
+
+    def resolve(self, name):
+        while name in self._aliases:
+            name = self._aliases[name]
+        return name
+
+    def constant(self, hint, value):
+        """An initializer holding `value`: floats as float32, integers as int64."""
+        value = np.asarray(value)
+        dtype = np.int64 if np.issubdtype(value.dtype, np.integer) else EXPORT_DTYPE
+        name = self.fresh_name(hint)
+        self.initializers.append(numpy_helper.from_array(value.astype(dtype), name))
+        return name
+
+    def op(self, op_type, inputs, scope, **attributes):
+        """Append one node of `op_type` on the named `inputs`; returns its output's name,
+        `scope/op_type` (scope: the layer's name)."""
+        output = self.fresh_name(f"{scope}/{op_type}")
+        self.nodes.append(helper.make_node(op_type, [self.resolve(n) for n in inputs],
+                                           [output], name=output, **attributes))
+        return output
+
+    def transpose(self, name, perm, scope):
+        """`name` transposed by `perm` (numpy.transpose's meaning)."""
+        name, perm = self.resolve(name), tuple(perm)
+        if perm == tuple(range(len(perm))):
+            return name
+        source = self._transposes.get(name)
+        if source is not None and source[1] == _inverse(perm):
+            return source[0]
+        key = (name, perm)
+        if key not in self._transpose_cache:
+            output = self.op("Transpose", [name], scope, perm=list(perm))
+            self._transposes[output] = key
+            self._transpose_cache[key] = output
+        return self._transpose_cache[key]
+
+    def model(self, graph_name, inputs, outputs):
+        """The ModelProto with graph inputs and outputs as TensorSpecs (batch dim free)."""
+        nodes = list(self.nodes)
+        for spec in outputs:
+            value = self.resolve(spec.name)
+            if value != spec.name:
+                nodes.append(helper.make_node("Identity", [value], [spec.name],
+                                              name=spec.name))
+        graph = helper.make_graph(
+            _used_nodes(nodes, [spec.name for spec in outputs]), graph_name,
+            [_value_info(spec) for spec in inputs], [_value_info(spec) for spec in outputs],
+            initializer=self.initializers)
+        model = helper.make_model(graph, producer_name="fastconv",
+                                  opset_imports=[helper.make_opsetid("", OPSET)])
+        model.ir_version = IR_VERSION
+        return model
+
+
+def _used_nodes(nodes, outputs):
+    """The nodes that the outputs depend on, in order: a transpose back to channels-last
+    that the next layer cancelled is left out."""
+    needed, kept = set(outputs), []
+    for node in reversed(nodes):
+        if needed.intersection(node.output):
+            kept.append(node)
+            needed.update(node.input)
+    return kept[::-1]
+
+
+def _value_info(spec):
+    return helper.make_tensor_value_info(spec.name, TensorProto.FLOAT,
+                                         [BATCH_DIM] + list(spec.shape))
+
+
+def write_nodes(writer, inputs, nodes):
+    """Convert every node in order. The node list's tensor names are reserved first, so
+    that the writer's own names never take one of them."""
+    for name in [spec.name for spec in inputs] + [n for node in nodes for n in node.outputs]:
+        writer.fresh_name(name)
+    for node in nodes:
+        sources = [writer.resolve(name) for name in node.inputs]
+        results = [sources[0]] if node.layer is None else onnx_layers.convert(
+            writer, node.layer, sources)
+        for name, result in zip(node.outputs, results):
+            writer.bind(name, result)
+
+
+def to_onnx(model):
+    """The ONNX ModelProto of a built fastconv model (see the package docstring)."""
+    from fastconv import __version__
+    inputs, nodes, outputs = model_nodes(model)
+    writer = GraphWriter()
+    write_nodes(writer, inputs, nodes)
+    proto = writer.model(model.name, inputs, outputs)
+    proto.producer_version = __version__
+    onnx.checker.check_model(proto)
+    return proto

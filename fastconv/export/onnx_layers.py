@@ -1,0 +1,203 @@
+"""Every fastconv layer and activation as ONNX nodes.
+
+A converter takes (writer, layer, input names) and returns (result, perm): the name of
+the layer's output before its activation, and how that tensor's axes are ordered against
+the layer's output (numpy.transpose's perm; the identity for most layers). Convolution
+and pooling work channels-first in ONNX, so they return their channels-first result and
+its perm; `convert` applies the activation in that layout (a softmax's axis follows it)
+and transposes back, which the writer cancels against the next layer's transpose.
+
+Converters are found by class name along the layer's MRO, so a subclass of Conv2D
+exports as a Conv2D.
+"""
+import numpy as np
+
+from fastconv import activations
+from fastconv._args import same_padding
+from fastconv.export import UnsupportedLayerError
+from fastconv.layers.base import shape_to_channels_last
+
+__all__ = ["CONVERTERS", "convert"]
+
+CONVERTERS = {}
+
+
+def converts(*class_names):
+    """Register the decorated function as the converter of these layer classes."""
+    def register(function):
+        for name in class_names:
+            CONVERTERS[name] = function
+        return function
+    return register
+
+
+def _converter(layer):
+    for cls in type(layer).__mro__:
+        if cls.__name__ in CONVERTERS:
+            return CONVERTERS[cls.__name__]
+    raise UnsupportedLayerError(
+        f"layer {layer.name!r} ({type(layer).__name__}) cannot be exported to ONNX: no "
+        f"ONNX mapping for {type(layer).__name__}; exportable layers: "
+        f"{', '.join(sorted(CONVERTERS))}")
+
+
+def convert(writer, layer, inputs):
+    """Append `layer` applied to the named `inputs`; returns [its output's name]."""
+    result, perm = _converter(layer)(writer, layer, inputs)
+    result = apply_activation(writer, layer, result, perm)
+    return [writer.transpose(result, _inverse(perm), layer.name)]
+
+
+def _inverse(perm):
+    return tuple(int(i) for i in np.argsort(perm))
+
+
+def _identity(rank):
+    return tuple(range(rank))
+
+
+# ------------------------------------------------------------------ activations
+
+def apply_activation(writer, layer, x, perm):
+    """x after `layer.activation`; x's axes are the layer output's, ordered by `perm`."""
+    act, scope = layer.activation, layer.name
+    if isinstance(act, activations.Linear):
+        return x
+    if isinstance(act, activations.ReLU):
+        if act.negative_slope:
+            x = writer.op("LeakyRelu", [x], scope, alpha=act.negative_slope)
+        else:
+            x = writer.op("Relu", [x], scope)
+        if act.max_value is not None:
+            x = writer.op("Min", [x, writer.constant(f"{scope}/max_value", act.max_value)], scope)
+        return x
+    if isinstance(act, activations.Softmax):
+        axis = act.axis % len(perm)
+        return writer.op("Softmax", [x], scope, axis=perm.index(axis))
+    if isinstance(act, activations.ELU):
+        return writer.op("Elu", [x], scope, alpha=act.alpha)
+    simple = {activations.Sigmoid: "Sigmoid", activations.Tanh: "Tanh"}
+    if type(act) in simple:
+        return writer.op(simple[type(act)], [x], scope)
+    raise UnsupportedLayerError(f"layer {layer.name!r} ({type(layer).__name__}): its "
+                                f"activation {act!r} has no ONNX mapping")
+
+
+# ------------------------------------------------------------------ convolution, pooling
+
+def _channels_first(writer, layer, x):
+    """(x in channels-first order, perm from the layer's layout to it, rank) for a layer
+    with `data_format` whose inputs have `layer.RANK` spatial axes."""
+    rank = layer.RANK + 2
+    perm = ((0, rank - 1) + tuple(range(1, rank - 1)) if layer.data_format == "channels_last"
+            else _identity(rank))
+    return writer.transpose(x, perm, layer.name), perm
+
+
+def _pads(layer, window):
+    """ONNX pads (all befores, then all afters) of a layer's "valid"/"same"/"causal"."""
+    sizes = shape_to_channels_last(layer.input_shape, layer.data_format)[:-1]
+    pairs = []
+    for size, k, stride in zip(sizes, window, layer.strides):
+        if layer.padding == "same":
+            pairs.append(same_padding(size, k, stride))
+        elif layer.padding == "causal":
+            pairs.append((k - 1, 0))
+        else:
+            pairs.append((0, 0))
+    return [b for b, _ in pairs] + [a for _, a in pairs]
+
+
+@converts("Conv1D", "Conv2D")
+def _conv(writer, layer, inputs):
+    x, perm = _channels_first(writer, layer, inputs[0])
+    kernel = layer.params["kernel"]  # (*window, C_in, C_out) -> (C_out, C_in, *window)
+    rank = kernel.ndim
+    w = np.transpose(kernel, (rank - 1, rank - 2) + _identity(rank - 2))
+    operands = [x, writer.constant(f"{layer.name}/kernel", w)]
+    if layer.use_bias:
+        operands.append(writer.constant(f"{layer.name}/bias", layer.params["bias"]))
+    y = writer.op("Conv", operands, layer.name, kernel_shape=list(layer.kernel_size),
+                  strides=list(layer.strides), pads=_pads(layer, layer.kernel_size))
+    return y, perm
+
+
+@converts("MaxPooling1D", "MaxPooling2D", "MinPooling2D", "AveragePooling1D",
+          "AveragePooling2D")
+def _pool(writer, layer, inputs):
+    x, perm = _channels_first(writer, layer, inputs[0])
+    window = dict(kernel_shape=list(layer.pool_size), strides=list(layer.strides),
+                  pads=_pads(layer, layer.pool_size))
+    if layer.MODE == "avg":  # Keras: the mean of the real pixels only
+        return writer.op("AveragePool", [x], layer.name, count_include_pad=0, **window), perm
+    if layer.MODE == "max":
+        return writer.op("MaxPool", [x], layer.name, **window), perm
+    # min = -max(-x): ONNX has no MinPool.
+    negated = writer.op("Neg", [x], layer.name)
+    pooled = writer.op("MaxPool", [negated], layer.name, **window)
+    return writer.op("Neg", [pooled], layer.name), perm
+
+
+@converts("GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
+          "GlobalMaxPooling2D")
+def _global_pool(writer, layer, inputs):
+    first_spatial = 1 if layer.data_format == "channels_last" else 2
+    axes = list(range(first_spatial, first_spatial + layer.RANK))
+    op = {"avg": "ReduceMean", "max": "ReduceMax"}[layer.MODE]
+    y = writer.op(op, inputs, layer.name, axes=axes, keepdims=int(layer.keepdims))
+    return y, _identity(len(layer.output_shape) + 1)
+
+
+# ------------------------------------------------------------------ the other layers
+
+@converts("Dense")
+def _dense(writer, layer, inputs):
+    y = writer.op("MatMul", [inputs[0], writer.constant(f"{layer.name}/kernel",
+                                                        layer.params["kernel"])],
+                  layer.name if layer.use_bias else layer.name)
+    if layer.use_bias:
+        y = writer.op("Add", [y, writer.constant(f"{layer.name}/bias", layer.params["bias"])],
+                      layer.name)
+    return y, _identity(len(layer.output_shape) + 1)
+
+
+@converts("Flatten")
+def _flatten(writer, layer, inputs):
+    # The input is in the layer's own (channels-last) order, so ONNX's row-major
+    # Flatten gives Keras's order.
+    return writer.op("Flatten", inputs, layer.name, axis=1), (0, 1)
+
+
+@converts("Reshape")
+def _reshape(writer, layer, inputs):
+    shape = writer.constant(f"{layer.name}/shape", (0,) + tuple(layer.output_shape))
+    return (writer.op("Reshape", [inputs[0], shape], layer.name),  # 0: keep the batch size
+            _identity(len(layer.output_shape) + 1))
+
+
+@converts("BatchNormalization")
+def _batch_normalization(writer, layer, inputs):
+    """Inference form: (x - moving_mean) / sqrt(moving_variance + epsilon) * gamma + beta."""
+    rank = len(layer.input_shape) + 1
+    axis = layer.axis % rank
+    as_feature = (-1,) + (1,) * (rank - 1 - axis)  # broadcasts along `axis`
+    gain = 1 / np.sqrt(layer.state["moving_variance"] + layer.dtype.type(layer.epsilon))
+    if layer.scale:
+        gain = gain * layer.params["gamma"]
+    x = writer.op("Sub", [inputs[0], writer.constant(
+        f"{layer.name}/mean", layer.state["moving_mean"].reshape(as_feature))],
+        layer.name)
+    y = writer.op("Mul", [x, writer.constant(f"{layer.name}/gain", gain.reshape(as_feature))],
+                  layer.name if layer.center else layer.name)
+    if layer.center:
+        y = writer.op("Add", [y, writer.constant(f"{layer.name}/beta",
+                                                 layer.params["beta"].reshape(as_feature))],
+                      layer.name)
+    return y, _identity(rank)
+
+
+@converts("Dropout", "InputLayer", "Activation")
+def _identity_then_activation(writer, layer, inputs):
+    """Dropout is the identity at inference; an Activation layer (ReLU, Softmax too) is
+    its activation alone, which `convert` applies."""
+    return inputs[0], _identity(len(layer.output_shape) + 1)
