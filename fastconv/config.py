@@ -1,7 +1,8 @@
 """Thread count and build/run-time configuration of the compiled kernels.
 
 Threads: set_num_threads(n), else OMP_NUM_THREADS, else the cores this process may
-run on. The kernels give bitwise the same results for any thread count.
+run on; and no more than `threadpoolctl.threadpool_limits(n, "openmp")` allows while it
+is in force. The kernels give bitwise the same results for any thread count.
 
 Forked children: GNU OpenMP (libgomp) is not fork-safe. Once a process has run a
 kernel on several threads, a child it forks (os.fork, multiprocessing's "fork" start
@@ -14,6 +15,7 @@ fresh processes and use threads as usual.
 import os
 import warnings
 
+from fastconv import _blas_threads
 from fastconv._args import as_int
 from fastconv._kernels import _conv, _openmp_helpers
 
@@ -49,6 +51,19 @@ def _env_threads():
     return int(value) if value.isdigit() and int(value) > 0 else None
 
 
+# The OpenMP runtime's own thread count when nobody changed it: OMP_NUM_THREADS as it was
+# when the runtime loaded (with fastconv's kernels), else the cores. threadpoolctl's
+# "openmp" limits set it lower; the kernels pass their own count to every parallel
+# region, so they read it and stay under it.
+_OPENMP_DEFAULT = _env_threads() or _available_cores()
+
+
+def _openmp_limit():
+    """threadpoolctl's "openmp" limit in force now, or None."""
+    limit = _blas_threads.openmp_limit()
+    return limit if limit is not None and limit < _OPENMP_DEFAULT else None
+
+
 def set_num_threads(n):
     """Use n OpenMP threads in every kernel call (an int from 1 to MAX_THREADS).
 
@@ -69,11 +84,13 @@ def set_num_threads(n):
 
 def get_num_threads():
     """The number of threads the next kernel call will use (1 in a serial build, and in
-    a child forked after multi-threaded kernel calls)."""
+    a child forked after multi-threaded kernel calls; at most the limit of a
+    `threadpoolctl.threadpool_limits(n, "openmp")` block)."""
     global _pool_started
     if _forked_after_pool or not _openmp_helpers.openmp_enabled():
         return 1
-    n = min(_requested_threads or _env_threads() or _available_cores(), MAX_THREADS)
+    n = min(_requested_threads or _env_threads() or _available_cores(), MAX_THREADS,
+            _openmp_limit() or MAX_THREADS)
     # fastconv.ops asks right before each kernel call: a pool of n threads now exists.
     _pool_started = _pool_started or n > 1
     return n
@@ -86,7 +103,8 @@ def _threads_note():
 
 
 def show_config(file=None):
-    """Print the version, OpenMP status, thread count and the kernel variant in use."""
+    """Print the version, OpenMP status, thread count, the kernel variant in use, and the
+    BLAS and OpenMP libraries loaded in this process with their thread counts."""
     from fastconv import __version__
     lines = [
         f"fastconv {__version__}",
@@ -95,5 +113,6 @@ def show_config(file=None):
         f"{_threads_note()}",
         f"  conv kernel:    {_conv.kernel_variant()} "
         f"(supported here: {', '.join(_conv.supported_variants())})",
-    ]
+        "  thread pools (threadpoolctl):",
+    ] + [f"    {line}" for line in _blas_threads.describe_pools()]
     print("\n".join(lines), file=file)
