@@ -30,11 +30,18 @@ int main(void) {
 }
 """
 
-# Flag sets to try, in order: GCC/Clang on Linux, then Apple Clang with libomp.
+# Flag sets to try, in order: GCC/Clang on Linux, then Apple Clang with libomp; MSVC's
+# own (its OpenMP runtime, vcomp, is linked by /openmp itself).
 OPENMP_FLAG_SETS = [
     (["-fopenmp"], ["-fopenmp"]),
     (["-Xpreprocessor", "-fopenmp"], ["-lomp"]),
 ]
+MSVC_OPENMP_FLAG_SETS = [(["/openmp"], [])]
+
+# Linux only: keep the symbols Python needs (the dynamic table), drop the debug sections
+# (about 80% of each module: 3.5 MB -> 0.6 MB for the three). macOS and Windows keep debug information outside the
+# module (.dSYM, .pdb) already.
+STRIP_LINK_ARGS = ["-s"] if sys.platform.startswith("linux") else []
 
 
 def probe_openmp():
@@ -46,7 +53,8 @@ def probe_openmp():
         src = os.path.join(tmp, "probe.c")
         with open(src, "w") as f:
             f.write(OPENMP_PROBE)
-        for cflags, lflags in OPENMP_FLAG_SETS:
+        flag_sets = MSVC_OPENMP_FLAG_SETS if compiler.compiler_type == "msvc" else OPENMP_FLAG_SETS
+        for cflags, lflags in flag_sets:
             try:
                 objs = compiler.compile([src], output_dir=tmp, extra_postargs=cflags)
                 exe = os.path.join(tmp, "probe")
@@ -93,7 +101,7 @@ def extensions():
             depends=headers,
             define_macros=macros,
             extra_compile_args=base_cflags + omp_cflags + san_flags,
-            extra_link_args=omp_lflags + san_flags,
+            extra_link_args=omp_lflags + (san_flags or STRIP_LINK_ARGS),
         )
         for name in names
     ]

@@ -22,9 +22,23 @@ from fastconv.config import get_num_threads, set_num_threads, show_config
 from fastconv.ops import (conv1d, conv1d_backward, conv2d, conv2d_backward, pool2d,
                           pool2d_backward)
 
-# The Keras-style API, reachable as attributes (fastconv.layers.Conv2D, ...) as in Keras.
-from fastconv import (activations, callbacks, datasets, initializers, layers, losses,  # noqa: E402
-                      metrics, models, optimizers, utils)
+# The Keras-style API is reachable as attributes (fastconv.layers.Conv2D, ...) as in Keras,
+# each imported on first use: `import fastconv` then costs NumPy plus the kernels, and a
+# program pays for the data-set downloaders (urllib, ssl) or the exporter only if it uses them.
+_LAZY_SUBMODULES = ("activations", "callbacks", "datasets", "export", "initializers", "layers",
+                    "losses", "metrics", "models", "optimizers", "utils")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+        return importlib.import_module(f"fastconv.{name}")
+    raise AttributeError(f"module 'fastconv' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))
+
 
 __all__ = ["conv2d", "conv2d_backward", "conv1d", "conv1d_backward", "pool2d",
            "pool2d_backward", "set_num_threads", "get_num_threads", "show_config",
