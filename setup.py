@@ -39,8 +39,8 @@ OPENMP_FLAG_SETS = [
 MSVC_OPENMP_FLAG_SETS = [(["/openmp"], [])]
 
 # Linux only: keep the symbols Python needs (the dynamic table), drop the debug sections
-# (about 80% of each module: 3.5 MB -> 0.6 MB for the three). macOS and Windows keep debug information outside the
-# module (.dSYM, .pdb) already.
+# (about 80% of each module: 3.5 MB -> 0.6 MB for the three). macOS and Windows keep
+# debug information outside the module (.dSYM, .pdb) already.
 STRIP_LINK_ARGS = ["-s"] if sys.platform.startswith("linux") else []
 
 
