@@ -5,8 +5,9 @@ Kernel API (same signatures in fastconv.reference, the plain-NumPy baseline):
 conv2d, conv2d_backward, conv1d, conv1d_backward, pool2d, pool2d_backward,
 set_num_threads, get_num_threads, show_config.
 
-Keras-style API: fastconv.layers, models (Sequential, load_model), optimizers, losses,
-metrics, callbacks, initializers, activations, datasets (mnist, fashion_mnist), utils.
+Keras-style API (each module imported on first use): fastconv.layers, models
+(Sequential, load_model), optimizers, losses, metrics, callbacks, initializers,
+activations, datasets (mnist, fashion_mnist), utils, export (ONNX).
 """
 __version__ = "0.1.0"
 
