@@ -16,6 +16,7 @@ import os
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 
+from fastconv._kernels._channel_loops cimport add_to, copy_masked
 from fastconv._kernels._microkernel cimport (FC_MR_MAX, FC_NR_MAX, FC_NUM_VARIANTS,
                                              FC_UKR_ACCUMULATE, FC_UKR_RELU, fc_alloc,
                                              fc_best_variant, fc_free, fc_variant,

@@ -19,7 +19,7 @@ cdef void spread_dy_row(floating *dyexp__nhwk, const floating *dy__nhwk, const f
                     NULL if mask == NULL else mask + at, k)
 
 
-cdef void transposed_tile(const fc_variant *var, long t, const floating *dyexp__nhwk,
+cdef inline void transposed_tile(const fc_variant *var, long t, const floating *dyexp__nhwk,
                           const floating *wflip__prskn, floating *dx__nhwc, long h, long w,
                           long c, long kh, long kw, long k, long oh, long we, long sh,
                           long pt, long *off, floating *tile) noexcept nogil:

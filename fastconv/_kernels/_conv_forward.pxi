@@ -6,22 +6,28 @@
 # output row; each tile is written by one thread.
 
 
-cdef void forward_tile(const fc_variant *var, long t, const floating *xp__nhwc,
+cdef inline void forward_tile(const fc_variant *var, long t, const floating *xp__nhwc,
                        const floating *wpack__pkn, const floating *bias, bint relu,
                        floating *y__nhwk, long hp, long wp, long c, long kh, long kw, long k,
                        long oh, long ow, long sh, long sw, long m_total, long *off,
                        floating *tile) noexcept nogil:
     cdef int mr = tile_rows_of(var, y__nhwk), nr = tile_cols_of(var, y__nhwk), i
     cdef long m0 = t * mr, m = min(m_total - m0, mr), kd = kh * kw * c
-    cdef long pix, img, rem, pn, k0, kn
+    cdef long img = m0 // (oh * ow), oy = m0 % (oh * ow) // ow, ox = m0 % ow, pn, k0, kn
     cdef floating *dst[FC_MR_MAX]
     cdef const floating *b_panel
-    for i in range(mr):
-        # Rows past the last pixel repeat it (read, never stored).
-        pix = m0 + (i if i < m else m - 1)
-        img = pix // (oh * ow)
-        rem = pix % (oh * ow)
-        off[i] = ((img * hp + (rem // ow) * sh) * wp + (rem % ow) * sw) * c
+    # Walk the tile's pixels in (n, oh, ow) order: one division per tile, not three per row.
+    for i in range(m):
+        off[i] = ((img * hp + oy * sh) * wp + ox * sw) * c
+        ox = ox + 1
+        if ox == ow:
+            ox = 0
+            oy = oy + 1
+            if oy == oh:
+                oy = 0
+                img = img + 1
+    for i in range(m, mr):
+        off[i] = off[m - 1]   # rows past the last pixel repeat it (read, never stored)
     for pn in range((k + nr - 1) // nr):
         k0 = pn * nr
         kn = min(k - k0, nr)

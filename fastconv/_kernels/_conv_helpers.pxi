@@ -37,21 +37,6 @@ cdef inline void free_padded(floating *xp, const floating *x) noexcept nogil:
         fc_free(xp)
 
 
-cdef inline void copy_masked(floating *dst, const floating *src, const floating *mask,
-                             long length) noexcept nogil:
-    """dst = src where mask > 0, else 0 (the ReLU gradient); a plain copy when mask is NULL."""
-    cdef long i
-    cdef floating v, m
-    if mask == NULL:
-        memcpy(dst, src, sizeof(floating) * length)
-        return
-    for i in range(length):
-        # Both loaded before the select: a load inside the ?: keeps GCC from vectorising.
-        v = src[i]
-        m = mask[i]
-        dst[i] = v if m > 0 else 0
-
-
 cdef void pack_panels(floating *pack__pkn, const floating *src, const floating *mask,
                       long rows, long cols, int nr) noexcept nogil:
     """Pack a row-major (rows x cols) matrix as B panels:
@@ -70,19 +55,14 @@ cdef void pack_panels(floating *pack__pkn, const floating *src, const floating *
                 d[j] = 0
 
 
-cdef inline void add_to(floating *d, const floating *src, long length) noexcept nogil:
-    """d += src over length elements (distinct buffers)."""
-    cdef long j
-    for j in range(length):
-        d[j] = d[j] + src[j]
-
-
 cdef inline void point_rows(floating **dst, floating *base, long ld, long m,
                             int mr) noexcept nogil:
     """A tile's row pointers: dst[i] = base + i*ld for i < m, NULL (dropped) up to mr."""
     cdef int i
-    for i in range(mr):
-        dst[i] = base + i * ld if i < m else NULL
+    for i in range(m):
+        dst[i] = base + i * ld
+    for i in range(m, mr):
+        dst[i] = NULL
 
 
 cdef inline void store_tile(floating *y, long ldy, const floating *tile, int nr, long m,

@@ -17,34 +17,13 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 from libc.string cimport memcpy, memset
 
+from fastconv._kernels._channel_loops cimport add_to, extreme_update, place_gradient
 from fastconv._kernels._microkernel cimport fc_alloc, fc_free
 
 cdef enum:
     POOL_MAX = 0
     POOL_MIN = 1
     POOL_AVG = 2
-
-
-cdef inline void extreme_update(floating *best, const floating *pixel, long c,
-                                int mode) noexcept nogil:
-    """best = max(best, pixel) (mode max) or min (mode min) per channel; a NaN always
-    wins. 0/1 arithmetic with one comparison per statement: the form GCC vectorises."""
-    cdef long cc
-    cdef floating v, b, wins, v_nan
-    if mode == POOL_MAX:
-        for cc in range(c):
-            v = pixel[cc]
-            b = best[cc]
-            wins = 1 if v > b else 0
-            v_nan = 1 if v != v else 0
-            best[cc] = v if wins + v_nan > 0 else b
-    else:
-        for cc in range(c):
-            v = pixel[cc]
-            b = best[cc]
-            wins = 1 if v < b else 0
-            v_nan = 1 if v != v else 0
-            best[cc] = v if wins + v_nan > 0 else b
 
 
 cdef inline void window_extreme(const floating *x__nhwc, long img, long h, long w, long c,
@@ -55,30 +34,7 @@ cdef inline void window_extreme(const floating *x__nhwc, long img, long h, long 
     memcpy(best, x__nhwc + ((img * h + y0) * w + x0) * c, sizeof(floating) * c)
     for iy in range(y0, y1):
         for ix in range(x0 + 1 if iy == y0 else x0, x1):
-            extreme_update(best, x__nhwc + ((img * h + iy) * w + ix) * c, c, mode)
-
-
-cdef inline void place_gradient(const floating *pixel, const floating *best,
-                                const floating *grad, floating *taken, floating *d,
-                                long c) noexcept nogil:
-    """For one pixel of a window: d = grad where this pixel is the first seen equal to the
-    window's extreme (taken still 0; a NaN extreme matches the first NaN), else 0.
-    Arithmetic on 0/1 values, one comparison per statement: GCC 12 vectorises exactly this
-    form (int masks, `and`/`or`, or a select inside a product leave a mispredicted branch
-    per element: 20x slower)."""
-    cdef long cc
-    cdef floating v, b, g, t, equal, v_nan, b_nan, hit
-    for cc in range(c):
-        v = pixel[cc]
-        b = best[cc]
-        g = grad[cc]
-        t = taken[cc]
-        equal = 1 if v == b else 0
-        v_nan = 1 if v != v else 0
-        b_nan = 1 if b != b else 0
-        hit = (1 if equal + v_nan * b_nan > 0 else 0) if t == 0 else 0
-        d[cc] = g if hit > 0 else 0
-        taken[cc] = t + hit
+            extreme_update(best, x__nhwc + ((img * h + iy) * w + ix) * c, c, mode == POOL_MAX)
 
 
 cdef void forward_row(const floating *x__nhwc, floating *y__nhwc, long row, long h, long w,
@@ -100,9 +56,7 @@ cdef void forward_row(const floating *x__nhwc, floating *y__nhwc, long row, long
         memset(out, 0, sizeof(floating) * c)
         for iy in range(y0, y1):
             for ix in range(x0, x1):
-                pixel = x__nhwc + ((img * h + iy) * w + ix) * c
-                for cc in range(c):
-                    out[cc] = out[cc] + pixel[cc]
+                add_to(out, x__nhwc + ((img * h + iy) * w + ix) * c, c)
         count = <floating>((y1 - y0) * (x1 - x0))
         for cc in range(c):
             out[cc] = out[cc] / count
