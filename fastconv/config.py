@@ -14,7 +14,7 @@ fresh processes and use threads as usual.
 import os
 import warnings
 
-from fastconv._args import as_int
+from fastconv._validate import as_int
 from fastconv._kernels import _conv, _openmp_helpers
 
 # More threads than this is a typo, not a machine: OpenMP would try to start them all.
