@@ -62,6 +62,24 @@ cdef void forward_row(const floating *x__nhwc, floating *y__nhwc, long row, long
             out[cc] = out[cc] / count
 
 
+cdef inline void spread_average(floating *dx__nhwc, const floating *g, long img, long h,
+                                long w, long c, long y0, long y1, long x0, long x1,
+                                bint accumulate) noexcept nogil:
+    """An average window's gradient g / count onto its pixels of dx (set, or added to)."""
+    cdef floating count = <floating>((y1 - y0) * (x1 - x0))
+    cdef long iy, ix, cc
+    cdef floating *d
+    for iy in range(y0, y1):
+        for ix in range(x0, x1):
+            d = dx__nhwc + ((img * h + iy) * w + ix) * c
+            if accumulate:
+                for cc in range(c):
+                    d[cc] = d[cc] + g[cc] / count
+            else:
+                for cc in range(c):
+                    d[cc] = g[cc] / count
+
+
 cdef void backward_disjoint_row(const floating *dy__nhwc, const floating *x__nhwc,
                                 floating *dx__nhwc, long row, long h, long w, long c, long oh,
                                 long ow, long ph, long pw, long sh, long sw, long pt, long pl,
@@ -69,10 +87,8 @@ cdef void backward_disjoint_row(const floating *dy__nhwc, const floating *x__nhw
                                 floating *taken) noexcept nogil:
     """dx of the input rows under window row `row` (non-overlapping windows): every element
     written once, directly; columns no window covers zeroed when `gaps`."""
-    cdef long img = row // oh, oy = row % oh, ox, x0, x1, iy, ix, cc, at
+    cdef long img = row // oh, oy = row % oh, ox, x0, x1, iy, ix, at
     cdef long y0 = max(oy * sh - pt, 0), y1 = min(oy * sh - pt + ph, h)
-    cdef floating count
-    cdef floating *d
     cdef const floating *g
     if gaps:
         memset(dx__nhwc + (img * h + y0) * w * c, 0, sizeof(floating) * (y1 - y0) * w * c)
@@ -81,12 +97,7 @@ cdef void backward_disjoint_row(const floating *dy__nhwc, const floating *x__nhw
         x1 = min(ox * sw - pl + pw, w)
         g = dy__nhwc + (row * ow + ox) * c
         if mode == POOL_AVG:
-            count = <floating>((y1 - y0) * (x1 - x0))
-            for iy in range(y0, y1):
-                for ix in range(x0, x1):
-                    d = dx__nhwc + ((img * h + iy) * w + ix) * c
-                    for cc in range(c):
-                        d[cc] = g[cc] / count
+            spread_average(dx__nhwc, g, img, h, w, c, y0, y1, x0, x1, False)
             continue
         window_extreme(x__nhwc, img, h, w, c, y0, y1, x0, x1, mode, best)
         # The first pixel equal to the extreme (or the first NaN when the extreme is NaN)
@@ -105,9 +116,8 @@ cdef void backward_overlapping_image(const floating *dy__nhwc, const floating *x
                                      long *where) noexcept nogil:
     """dx of one image (overlapping windows): zeroed, then each window's gradient added."""
     cdef long oy, ox, y0, y1, x0, x1, iy, ix, cc, first, pixel_index
-    cdef floating count, v, b
+    cdef floating v, b
     cdef bint wins
-    cdef floating *d
     cdef const floating *g
     cdef const floating *pixel
     memset(dx__nhwc + img * h * w * c, 0, sizeof(floating) * h * w * c)
@@ -119,12 +129,7 @@ cdef void backward_overlapping_image(const floating *dy__nhwc, const floating *x
             x1 = min(ox * sw - pl + pw, w)
             g = dy__nhwc + ((img * oh + oy) * ow + ox) * c
             if mode == POOL_AVG:
-                count = <floating>((y1 - y0) * (x1 - x0))
-                for iy in range(y0, y1):
-                    for ix in range(x0, x1):
-                        d = dx__nhwc + ((img * h + iy) * w + ix) * c
-                        for cc in range(c):
-                            d[cc] = d[cc] + g[cc] / count
+                spread_average(dx__nhwc, g, img, h, w, c, y0, y1, x0, x1, True)
                 continue
             first = (img * h + y0) * w + x0
             memcpy(best, x__nhwc + first * c, sizeof(floating) * c)
