@@ -91,8 +91,10 @@ def extensions():
     sanitize = os.environ.get("FASTCONV_SANITIZE", "")
     san_flags = ["-fsanitize=" + sanitize, "-fno-omit-frame-pointer", "-g"] if sanitize else []
     names = ["_openmp_helpers", "_conv", "_pool"]
-    # The C kernels live in headers: a change to any of them must rebuild the modules.
-    headers = glob.glob(os.path.join("fastconv", "_kernels", "*.h"))
+    # The micro-kernel (C headers) and the drivers' shared Cython (.pxd, .pxi) are
+    # compiled into the modules: a change to any of them must rebuild them.
+    headers = [path for pattern in ("*.h", "*.pxd", "*.pxi")
+               for path in glob.glob(os.path.join("fastconv", "_kernels", pattern))]
     return [
         Extension(
             "fastconv._kernels." + name,

@@ -16,7 +16,7 @@ import os
 import warnings
 
 from fastconv import _blas_threads
-from fastconv._args import as_int
+from fastconv._validate import as_int
 from fastconv._kernels import _conv, _openmp_helpers
 
 # More threads than this is a typo, not a machine: OpenMP would try to start them all.

@@ -8,9 +8,10 @@ C-contiguous arrays of the compute dtype when they are not already.
 """
 import numpy as np
 
-from fastconv._args import (Conv2DGeometry, activation_mask, check_activation, check_dy,
-                            check_flag, compute_dtype, conv1d_backward_via_2d, conv1d_via_2d,
-                            conv_inputs, pool_inputs)
+from fastconv._geometry import (Conv2DGeometry, conv1d_backward_via_2d, conv1d_via_2d,
+                                pool_inputs)
+from fastconv._validate import (activation_mask, check_activation, check_dy, check_flag,
+                                compute_dtype, conv_inputs)
 from fastconv._kernels import _conv, _pool
 from fastconv.config import get_num_threads
 

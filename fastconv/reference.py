@@ -7,9 +7,10 @@ sliding-window views. Layouts: x (N, H, W, C), w (KH, KW, C_in, C_out).
 """
 import numpy as np
 
-from fastconv._args import (Conv2DGeometry, activation_mask, check_activation, check_dy,
-                            check_flag, compute_dtype, conv1d_backward_via_2d, conv1d_via_2d,
-                            conv_inputs, pool_inputs)
+from fastconv._geometry import (Conv2DGeometry, conv1d_backward_via_2d, conv1d_via_2d,
+                                pool_inputs)
+from fastconv._validate import (activation_mask, check_activation, check_dy, check_flag,
+                                compute_dtype, conv_inputs)
 
 __all__ = ["conv2d", "conv2d_backward", "pool2d", "pool2d_backward",
            "conv1d", "conv1d_backward"]

@@ -1,7 +1,7 @@
 """Small helpers in the style of `keras.utils`."""
 import numpy as np
 
-from fastconv._args import as_int
+from fastconv._validate import as_int
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):

@@ -59,6 +59,6 @@ def test_compiled_modules_have_no_debug_sections(module):
 
 @pytest.mark.skipif(IN_SOURCE_TREE, reason="an in-place build sits beside its sources")
 def test_installed_package_holds_no_build_leftovers():
-    leftovers = [p.name for pattern in ("*.c", "*.pyx", "*.pxd", "*.h")
+    leftovers = [p.name for pattern in ("*.c", "*.pyx", "*.pxd", "*.pxi", "*.h")
                  for p in PACKAGE_DIR.rglob(pattern)]
     assert leftovers == []

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 import fastconv
-from fastconv import _args, reference
+from fastconv import _limits, reference
 
 IMPLEMENTATIONS = [fastconv, reference]
 X = np.zeros((1, 4, 4, 1), np.float32)
 W = np.zeros((1, 1, 1, 1), np.float32)
-BEYOND_C_LONG = _args.C_INDEX_MAX + 1
+BEYOND_C_LONG = _limits.C_INDEX_MAX + 1
 
 
 def virtual(shape):
@@ -71,7 +71,7 @@ def test_outputs_larger_than_memory_raise_memory_error_naming_the_size(impl, cal
 def test_an_address_space_rlimit_lowers_the_memory_limit(monkeypatch):
     x = virtual((64, 256, 256, 8))  # y as float32: 128 MiB
     w = np.zeros((1, 1, 8, 8), np.float32)
-    assert _args.memory_limit() > 2**28
+    assert _limits.memory_limit() > 2**28
     # Lowering the real rlimit would starve this process: the check reads it, so fake it.
     monkeypatch.setattr(resource, "getrlimit", lambda kind: (2**27, resource.RLIM_INFINITY))
     with pytest.raises(MemoryError, match="0.1 GiB this process may use"):

@@ -14,27 +14,41 @@ def restore_threads():
     config._requested_threads = saved
 
 
-def run_all_kernels():
+# (x shape, w shape, strides, padding): C < NR and C >= NR, strided and not, so that both
+# backward-data forms (col2im and the flipped-kernel correlation) and partial tiles run.
+CONV_CASES = [((9, 13, 12, 5), (3, 3, 5, 33), 1, "same"),
+              ((3, 11, 10, 40), (3, 3, 40, 20), 1, "same"),
+              ((4, 15, 14, 40), (5, 3, 40, 17), 2, 1)]
+
+
+def run_all_kernels(dtype):
     rng = np.random.default_rng(0)
-    x = random_array(rng, (9, 13, 12, 5), np.float32)
-    w = random_array(rng, (3, 3, 5, 33), np.float32)
-    b = random_array(rng, 33, np.float32)
-    y = fastconv.conv2d(x, w, b, 1, "same")
-    dy = random_array(rng, y.shape, np.float32)
-    outs = [y, *fastconv.conv2d_backward(dy, x, w, 1, "same")]
+    outs = []
+    for x_shape, w_shape, strides, padding in CONV_CASES:
+        x = random_array(rng, x_shape, dtype)
+        w = random_array(rng, w_shape, dtype)
+        b = random_array(rng, w_shape[3], dtype)
+        y = fastconv.conv2d(x, w, b, strides, padding)
+        dy = random_array(rng, y.shape, dtype)
+        outs += [y, *fastconv.conv2d_backward(dy, x, w, strides, padding)]
+        # Fused ReLU: the masked copies of dy in every backward form.
+        y_relu = fastconv.conv2d(x, w, b, strides, padding, activation="relu")
+        outs += [y_relu, *fastconv.conv2d_backward(dy, x, w, strides, padding,
+                                                   activation="relu", y=y_relu)]
     # Overlapping windows (stride < pool) take the image-partitioned backward path.
-    for mode in ["max", "avg"]:
+    for mode in ["max", "min", "avg"]:
         for pool, stride in [(2, None), (3, 1)]:
             p = fastconv.pool2d(y, pool, stride, "valid", mode)
             outs += [p, fastconv.pool2d_backward(p, y, pool, stride, "valid", mode)]
     return outs
 
 
-def test_results_are_bitwise_identical_for_1_2_and_3_threads(variant, restore_threads):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_results_are_bitwise_identical_for_1_2_and_3_threads(variant, dtype, restore_threads):
     results = {}
     for n in (1, 2, 3):
         fastconv.set_num_threads(n)
-        results[n] = run_all_kernels()
+        results[n] = run_all_kernels(dtype)
     for n in (2, 3):
         for a, b in zip(results[1], results[n]):
             np.testing.assert_array_equal(a, b)

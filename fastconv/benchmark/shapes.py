@@ -5,7 +5,7 @@ short name for `bench/run.py --shapes NAME...`.
 """
 from dataclasses import dataclass, replace
 
-from fastconv._args import Conv2DGeometry, Pool2DGeometry
+from fastconv._geometry import Conv2DGeometry, Pool2DGeometry
 
 # --quick divides every batch by this (at least 1 image is kept): small enough that the
 # whole run takes seconds, large enough that a call still does real work.

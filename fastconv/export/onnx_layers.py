@@ -13,7 +13,7 @@ exports as a Conv2D.
 import numpy as np
 
 from fastconv import activations
-from fastconv._args import same_padding
+from fastconv._geometry import same_padding
 from fastconv.export import UnsupportedLayerError
 from fastconv.layers.base import shape_to_channels_last
 

@@ -4,7 +4,7 @@ Kernels are (KH, KW, C_in, C_out) for Conv2D and (K, C_in, C_out) for Conv1D, as
 Keras, whatever the data_format: channels_first inputs are transposed at the edge.
 """
 from fastconv import activations, initializers, ops
-from fastconv._args import Conv2DGeometry, conv1d_as_2d
+from fastconv._geometry import Conv2DGeometry, conv1d_as_2d
 from fastconv.layers.base import (Layer, check_data_format, from_channels_last,
                                   shape_from_channels_last, shape_to_channels_last,
                                   to_channels_last)

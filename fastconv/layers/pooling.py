@@ -4,7 +4,7 @@ One class does max, min and average pooling in 1-D and 2-D (a 1-D input (N, L, C
 pooled as (N, 1, L, C)); global pooling is pool2d with a window as large as the input.
 """
 from fastconv import ops
-from fastconv._args import Pool2DGeometry
+from fastconv._geometry import Pool2DGeometry
 from fastconv.layers.base import (Layer, check_data_format, from_channels_last,
                                   shape_from_channels_last, shape_to_channels_last,
                                   to_channels_last)

@@ -1,0 +1,164 @@
+"""Geometry of convolution and pooling calls: strides, padding, output sizes.
+
+Conv2DGeometry and Pool2DGeometry validate one call's shapes and arguments and hold the
+normalised values the kernels take; conv1d calls map onto conv2d on (N, 1, L, C).
+"""
+from fastconv._limits import check_sizes
+from fastconv._validate import as_float_array, as_int, check_ndim, int_pair
+
+POOL_MODES = ("max", "min", "avg")
+
+
+def pool_inputs(x, pool_size, strides, padding, mode):
+    """x (N, H, W, C) as a float array and the validated pooling geometry."""
+    x = as_float_array("x", x)
+    check_ndim("x", x, 4, "(N, H, W, C)")
+    return x, Pool2DGeometry(x.shape, pool_size, strides, padding, mode)
+
+
+def same_padding(size, k, stride):
+    """Keras/TensorFlow "same": output ceil(size/stride), extra padding goes after."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + k - size, 0)
+    return total // 2, total - total // 2
+
+
+def resolve_padding(name, padding, in_hw, k_hw, s_hw, max_pad_hw):
+    """Padding as ((top, bottom), (left, right)).
+
+    Accepts "valid", "same", an int, a pair (symmetric per dimension) or a pair of
+    pairs. Each side may be at most max_pad_hw[d]: beyond that, whole output rows
+    would see nothing but padding, which is never what a caller meant.
+    """
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            return (0, 0), (0, 0)
+        if mode == "same":
+            return tuple(same_padding(i, k, s) for i, k, s in zip(in_hw, k_hw, s_hw))
+        raise ValueError(f"{name} must be 'valid', 'same', an int or a pair, got {padding!r}")
+    if isinstance(padding, (tuple, list)) and len(padding) == 2 and all(
+            isinstance(p, (tuple, list)) for p in padding):
+        pads = tuple(int_pair(name, p, minimum=0) for p in padding)
+    else:
+        pads = tuple((p, p) for p in int_pair(name, padding, minimum=0))
+    for d, (before, after) in enumerate(pads):
+        if max(before, after) > max_pad_hw[d]:
+            raise ValueError(
+                f"{name} {padding!r} is too large for a window of size {k_hw[d]} "
+                f"(at most {max_pad_hw[d]} per side along {'HW'[d]})")
+    return pads
+
+
+def out_size(name, size, pad, k, stride, axis):
+    padded = size + pad[0] + pad[1]
+    if padded < k:
+        raise ValueError(
+            f"{name} size {k} along {axis} is larger than the padded input ({size} + "
+            f"{pad[0]} + {pad[1]} = {padded})")
+    return (padded - k) // stride + 1
+
+
+class Conv2DGeometry:
+    """Validated shapes of one conv2d call: input, kernel, strides, padding, output."""
+
+    def __init__(self, x_shape, w_shape, strides, padding):
+        n, h, w, c = x_shape
+        kh, kw, c_in, c_out = w_shape
+        if c_in != c:
+            raise ValueError(
+                f"w has {c_in} input channels (shape {w_shape}) but x has {c} (shape {x_shape})")
+        if min(h, w, c, kh, kw, c_out) == 0:
+            raise ValueError(f"zero-size dimension: x {x_shape}, w {w_shape}")
+        self.n, self.h, self.w, self.c = n, h, w, c
+        self.kh, self.kw, self.k = kh, kw, c_out
+        self.strides = int_pair("strides", strides)
+        self.padding = resolve_padding("padding", padding, (h, w), (kh, kw), self.strides,
+                                       (kh - 1, kw - 1))
+        self.oh = out_size("kernel", h, self.padding[0], kh, self.strides[0], "H")
+        self.ow = out_size("kernel", w, self.padding[1], kw, self.strides[1], "W")
+        # Every pass holds x, w and y (or dx, dw and dy) at once, and a zero-padded copy
+        # of x when there is padding.
+        (pt, pb), (pl, pr) = self.padding
+        counts = {"x": n * h * w * c, "w": kh * kw * c_in * c_out,
+                  "y": n * self.oh * self.ow * c_out}
+        if pt or pb or pl or pr:
+            counts["padded x"] = n * (h + pt + pb) * (w + pl + pr) * c
+        check_sizes(f"conv2d of x {tuple(x_shape)} with w {tuple(w_shape)}", counts)
+
+    @property
+    def out_shape(self):
+        return (self.n, self.oh, self.ow, self.k)
+
+
+class Pool2DGeometry:
+    """Validated shapes of one pool2d call."""
+
+    def __init__(self, x_shape, pool_size, strides, padding, mode):
+        if mode not in POOL_MODES:
+            raise ValueError(f"mode must be one of {POOL_MODES}, got {mode!r}")
+        n, h, w, c = x_shape
+        if min(h, w, c) == 0:
+            raise ValueError(f"zero-size dimension: x {x_shape}")
+        self.n, self.h, self.w, self.c = n, h, w, c
+        self.mode = mode
+        self.pool = int_pair("pool_size", pool_size)
+        self.strides = self.pool if strides is None else int_pair("strides", strides)
+        # PyTorch's rule: padding at most half the window, so every window holds a real
+        # pixel ("same" always satisfies it).
+        self.padding = resolve_padding("padding", padding, (h, w), self.pool, self.strides,
+                                       (self.pool[0] // 2, self.pool[1] // 2))
+        self.oh = out_size("pool_size", h, self.padding[0], self.pool[0], self.strides[0], "H")
+        self.ow = out_size("pool_size", w, self.padding[1], self.pool[1], self.strides[1], "W")
+        check_sizes(f"pool2d of x {tuple(x_shape)}",
+                    {"x": n * h * w * c, "y": n * self.oh * self.ow * c})
+
+    @property
+    def out_shape(self):
+        return (self.n, self.oh, self.ow, self.c)
+
+
+def conv1d_as_2d(x_shape, w_shape, strides, padding):
+    """Map a conv1d call (N, L, C) x (K, C, O) to conv2d arguments on (N, 1, L, C).
+
+    Returns (strides2d, padding2d). padding "causal" pads K-1 on the left (Keras).
+    """
+    if len(x_shape) != 3:
+        raise ValueError(f"x must be 3-D (N, L, C), got shape {x_shape}")
+    if len(w_shape) != 3:
+        raise ValueError(f"w must be 3-D (K, C_in, C_out), got shape {w_shape}")
+    stride = as_int("strides", strides[0] if isinstance(strides, (tuple, list)) and
+                    len(strides) == 1 else strides)
+    if stride < 1:
+        raise ValueError(f"strides must be >= 1, got {strides!r}")
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "causal":
+            return (1, stride), ((0, 0), (w_shape[0] - 1, 0))
+        if mode not in ("valid", "same"):
+            raise ValueError(
+                f"padding must be 'valid', 'same', 'causal' or an int, got {padding!r}")
+        return (1, stride), ((0, 0), same_padding(x_shape[1], w_shape[0], stride)
+                             if mode == "same" else (0, 0))
+    if isinstance(padding, (tuple, list)):
+        before, after = int_pair("padding", padding, minimum=0)
+    else:
+        before = after = int_pair("padding", padding, minimum=0)[0]
+    return (1, stride), ((0, 0), (before, after))
+
+
+def conv1d_via_2d(conv2d, x, w, b, strides, padding):
+    """conv1d on (N, L, C) x (K, C, O) as conv2d on (N, 1, L, C) x (1, K, C, O)."""
+    x, w = as_float_array("x", x), as_float_array("w", w)
+    s2, p2 = conv1d_as_2d(x.shape, w.shape, strides, padding)
+    return conv2d(x[:, None], w[None], b, s2, p2)[:, 0]
+
+
+def conv1d_backward_via_2d(conv2d_backward, dy, x, w, strides, padding):
+    """conv1d's (dx, dw, db) from conv2d_backward on the 2-D views of conv1d_via_2d."""
+    x, w = as_float_array("x", x), as_float_array("w", w)
+    s2, p2 = conv1d_as_2d(x.shape, w.shape, strides, padding)
+    dy = as_float_array("dy", dy)
+    check_ndim("dy", dy, 3, "(N, L_out, C_out)")
+    dx, dw, db = conv2d_backward(dy[:, None], x[:, None], w[None], s2, p2)
+    return dx[:, 0], dw[0], db

@@ -1,0 +1,54 @@
+# Fused fronts of the restrict-qualified channel loops in channel_loops_tpl.h (C only
+# because Cython cannot declare restrict pointers; see that file for the measurement).
+from cython cimport floating
+from libc.string cimport memcpy
+
+cdef extern from "channel_loops.h" nogil:
+    void fc_copy_masked_f32(float *dst, const float *src, const float *mask, long n)
+    void fc_copy_masked_f64(double *dst, const double *src, const double *mask, long n)
+    void fc_add_to_f32(float *d, const float *src, long n)
+    void fc_add_to_f64(double *d, const double *src, long n)
+    void fc_extreme_update_f32(float *best, const float *pixel, long c, int is_max)
+    void fc_extreme_update_f64(double *best, const double *pixel, long c, int is_max)
+    void fc_place_gradient_f32(const float *pixel, const float *best, const float *grad,
+                               float *taken, float *d, long c)
+    void fc_place_gradient_f64(const double *pixel, const double *best, const double *grad,
+                               double *taken, double *d, long c)
+
+
+cdef inline void copy_masked(floating *dst, const floating *src, const floating *mask,
+                             long n) noexcept nogil:
+    """dst = src where mask > 0, else 0 (the ReLU gradient); a plain copy when mask is NULL."""
+    if mask == NULL:
+        memcpy(dst, src, sizeof(floating) * n)
+    elif floating is float:
+        fc_copy_masked_f32(dst, src, mask, n)
+    else:
+        fc_copy_masked_f64(dst, src, mask, n)
+
+
+cdef inline void add_to(floating *d, const floating *src, long n) noexcept nogil:
+    """d += src over n elements (distinct buffers)."""
+    if floating is float:
+        fc_add_to_f32(d, src, n)
+    else:
+        fc_add_to_f64(d, src, n)
+
+
+cdef inline void extreme_update(floating *best, const floating *pixel, long c,
+                                bint is_max) noexcept nogil:
+    """best = max(best, pixel) (is_max) or min(best, pixel) per channel; a NaN wins."""
+    if floating is float:
+        fc_extreme_update_f32(best, pixel, c, is_max)
+    else:
+        fc_extreme_update_f64(best, pixel, c, is_max)
+
+
+cdef inline void place_gradient(const floating *pixel, const floating *best,
+                                const floating *grad, floating *taken, floating *d,
+                                long c) noexcept nogil:
+    """d = grad where this pixel is the first seen equal to its window's extreme."""
+    if floating is float:
+        fc_place_gradient_f32(pixel, best, grad, taken, d, c)
+    else:
+        fc_place_gradient_f64(pixel, best, grad, taken, d, c)
