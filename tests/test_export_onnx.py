@@ -13,7 +13,7 @@ ort = pytest.importorskip("onnxruntime")
 from fastconv import layers, models, zoo  # noqa: E402
 from fastconv.cli import main  # noqa: E402
 from fastconv.export import UnsupportedLayerError, export_model  # noqa: E402
-from fastconv.export.onnx_graph import OPSET  # noqa: E402
+from fastconv.export.onnx_graph import OPSET, Node, TensorSpec, nodes_to_onnx  # noqa: E402
 
 # float32 sums of a few hundred products, in another order than fastconv's kernels.
 TOLERANCE = 1e-5
@@ -191,3 +191,26 @@ def test_command_line_exports_a_saved_model(tmp_path, capsys):
     assert np.abs(run_onnx(tmp_path / "model.onnx", x) - model.predict(x)).max() <= TOLERANCE
     assert main(["export", str(tmp_path / "missing.npz"), str(tmp_path / "m.onnx")]) == 2
     assert "no model file" in capsys.readouterr().err
+
+
+def test_a_branching_node_list_with_two_outputs(tmp_path):
+    """The writer takes any node list, not only a chain: two convolutions read the same
+    input (one transpose serves both), and both results are graph outputs."""
+    rng = np.random.default_rng(5)
+    wide, narrow = layers.Conv2D(4, 3, padding="same"), layers.Conv2D(2, 1, activation="relu")
+    for layer in (wide, narrow):
+        layer.build((6, 7, 3))
+        layer.set_weights([rng.normal(size=w.shape) for w in layer.weights])
+    nodes = [Node(wide, ("image",), ("wide",)), Node(narrow, ("image",), ("narrow",))]
+    proto = nodes_to_onnx([TensorSpec("image", (6, 7, 3))], nodes,
+                          [TensorSpec("wide", (6, 7, 4)), TensorSpec("narrow", (6, 7, 2))],
+                          "two_heads")
+    onnx.save(proto, str(tmp_path / "two_heads.onnx"))
+    ops = [node.op_type for node in proto.graph.node]
+    assert ops.count("Conv") == 2 and ops.count("Transpose") == 3  # one in, one out each
+    session = ort.InferenceSession(str(tmp_path / "two_heads.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    x = rng.normal(size=(2, 6, 7, 3)).astype(np.float32)
+    got_wide, got_narrow = session.run(["wide", "narrow"], {"image": x})
+    assert np.abs(got_wide - wide(x)).max() <= TOLERANCE
+    assert np.abs(got_narrow - narrow(x)).max() <= TOLERANCE

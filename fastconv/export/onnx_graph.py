@@ -15,7 +15,7 @@ from onnx import TensorProto, helper, numpy_helper
 from fastconv.export import onnx_layers
 
 __all__ = ["OPSET", "IR_VERSION", "Node", "TensorSpec", "model_nodes", "GraphWriter",
-           "to_onnx"]
+           "nodes_to_onnx", "to_onnx"]
 
 # Opset 17 (ONNX 1.12, 2022): what ONNX Runtime >= 1.13 and every current runtime run.
 OPSET = 17
@@ -169,9 +169,12 @@ def _value_info(spec):
                                          [BATCH_DIM] + list(spec.shape))
 
 
-def write_nodes(writer, inputs, nodes):
-    """Convert every node in order. The node list's tensor names are reserved first, so
-    that the writer's own names never take one of them."""
+def nodes_to_onnx(inputs, nodes, outputs, graph_name):
+    """The checked ONNX ModelProto of a node list: graph `inputs` and `outputs` are
+    TensorSpecs, `nodes` Nodes in an order where each input is produced before its use.
+    The node list's tensor names are reserved first, so the writer's own never take one."""
+    from fastconv import __version__
+    writer = GraphWriter()
     for name in [spec.name for spec in inputs] + [n for node in nodes for n in node.outputs]:
         writer.fresh_name(name)
     for node in nodes:
@@ -180,15 +183,12 @@ def write_nodes(writer, inputs, nodes):
             writer, node.layer, sources)
         for name, result in zip(node.outputs, results):
             writer.bind(name, result)
+    proto = writer.model(graph_name, inputs, outputs)
+    proto.producer_version = __version__
+    onnx.checker.check_model(proto)
+    return proto
 
 
 def to_onnx(model):
     """The ONNX ModelProto of a built fastconv model (see the package docstring)."""
-    from fastconv import __version__
-    inputs, nodes, outputs = model_nodes(model)
-    writer = GraphWriter()
-    write_nodes(writer, inputs, nodes)
-    proto = writer.model(model.name, inputs, outputs)
-    proto.producer_version = __version__
-    onnx.checker.check_model(proto)
-    return proto
+    return nodes_to_onnx(*model_nodes(model), model.name)
