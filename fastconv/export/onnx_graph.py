@@ -66,10 +66,6 @@ def model_nodes(model):
     return inputs, nodes, outputs
 
 
-def _inverse(perm):
-    return tuple(int(i) for i in np.argsort(perm))
-
-
 class GraphWriter:
     """Collects ONNX nodes and initializers with unique names.
 
@@ -126,7 +122,7 @@ class GraphWriter:
         if perm == tuple(range(len(perm))):
             return name
         source = self._transposes.get(name)
-        if source is not None and source[1] == _inverse(perm):
+        if source is not None and source[1] == onnx_layers.inverse_perm(perm):
             return source[0]
         key = (name, perm)
         if key not in self._transpose_cache:

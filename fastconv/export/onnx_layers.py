@@ -17,7 +17,7 @@ from fastconv._geometry import same_padding
 from fastconv.export import UnsupportedLayerError
 from fastconv.layers.base import shape_to_channels_last
 
-__all__ = ["CONVERTERS", "convert"]
+__all__ = ["CONVERTERS", "convert", "inverse_perm"]
 
 CONVERTERS = {}
 
@@ -45,10 +45,11 @@ def convert(writer, layer, inputs):
     """Append `layer` applied to the named `inputs`; returns [its output's name]."""
     result, perm = _converter(layer)(writer, layer, inputs)
     result = apply_activation(writer, layer, result, perm)
-    return [writer.transpose(result, _inverse(perm), layer.name)]
+    return [writer.transpose(result, inverse_perm(perm), layer.name)]
 
 
-def _inverse(perm):
+def inverse_perm(perm):
+    """The permutation that undoes `perm` (numpy.transpose's meaning)."""
     return tuple(int(i) for i in np.argsort(perm))
 
 
