@@ -214,3 +214,13 @@ def test_a_branching_node_list_with_two_outputs(tmp_path):
     got_wide, got_narrow = session.run(["wide", "narrow"], {"image": x})
     assert np.abs(got_wide - wide(x)).max() <= TOLERANCE
     assert np.abs(got_narrow - narrow(x)).max() <= TOLERANCE
+
+
+def test_every_layer_class_has_an_onnx_mapping():
+    """A new layer class must come with its ONNX mapping (fastconv/export/onnx_layers.py)."""
+    from fastconv.export.onnx_layers import CONVERTERS
+    from fastconv.layers.serialization import LAYER_CLASSES
+    # InputLayer only declares a shape: a model's graph input, never a node.
+    missing = [name for name, cls in LAYER_CLASSES.items() if name != "InputLayer"
+               and not any(base.__name__ in CONVERTERS for base in cls.__mro__)]
+    assert missing == []
