@@ -5,7 +5,8 @@ Kernel API (same signatures in fastconv.reference, the plain-NumPy baseline):
 conv2d, conv2d_backward, conv1d, conv1d_backward, pool2d, pool2d_backward,
 set_num_threads, get_num_threads, show_config.
 
-Keras-style API: fastconv.layers, models (Sequential, load_model), optimizers, losses,
+Keras-style API: fastconv.Input, Model, Sequential; fastconv.layers, models
+(Sequential, Model, load_model), optimizers, losses,
 metrics, callbacks, initializers, activations, datasets (mnist, fashion_mnist), utils.
 """
 __version__ = "0.1.0"
@@ -25,7 +26,9 @@ from fastconv.ops import (conv1d, conv1d_backward, conv2d, conv2d_backward, pool
 # The Keras-style API, reachable as attributes (fastconv.layers.Conv2D, ...) as in Keras.
 from fastconv import (activations, callbacks, datasets, initializers, layers, losses,  # noqa: E402
                       metrics, models, optimizers, utils)
+from fastconv.layers import Input  # noqa: E402  (keras.Input)
+from fastconv.models import Model, Sequential  # noqa: E402  (keras.Model, keras.Sequential)
 
 __all__ = ["conv2d", "conv2d_backward", "conv1d", "conv1d_backward", "pool2d",
            "pool2d_backward", "set_num_threads", "get_num_threads", "show_config",
-           "__version__"]
+           "Input", "Model", "Sequential", "__version__"]
