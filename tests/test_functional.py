@@ -252,6 +252,23 @@ class TestStructure:
         assert [layer.name for layer in model.layers][1] == "block"
         assert model.count_params() == 3 * 4 + 4 + 4 + 1
 
+    def test_an_ensemble_of_models_averaged(self):
+        def member():
+            inputs = fastconv.Input(shape=(5,))
+            return fastconv.Model(inputs, layers.Dense(1)(inputs))
+
+        members = [member() for _ in range(3)]
+        inputs = fastconv.Input(shape=(5,))
+        ensemble = fastconv.Model(inputs, layers.average([m(inputs) for m in members]))
+        ensemble.compile("sgd", "mse")
+        x = np.random.default_rng(0).standard_normal((16, 5)).astype(np.float32)
+        ensemble.fit(x, x.sum(axis=1), epochs=2, verbose=0)
+        expected = sum(m.predict(x) for m in members) / 3
+        np.testing.assert_allclose(ensemble.predict(x), expected, rtol=1e-6)
+        lines = []
+        ensemble.summary(lines.append)
+        assert sum("(Functional)" in line for line in lines) == 3
+
     def test_frozen_inner_model_is_not_trained(self):
         inner = models.Sequential([layers.Dense(4, input_shape=(3,))])
         inner.trainable = False

@@ -287,15 +287,19 @@ class Model(Trainer, Layer):
         self._batch_size = len(xs[0])
         return [values[id(t)] for t in self._graph.outputs]
 
-    def output_logits(self, index):
-        """(activation, pre-activation) of the layer making output `index` in the last
-        forward pass, when a loss may start from the pre-activation; else (None, None)."""
+    def output_activation(self, index):
+        """The activation of the layer making output `index`, when a loss may start the
+        backward pass from that layer's pre-activation; else None."""
         node = self._fusable[index]
-        if node is None:
-            return None, None
+        return None if node is None else node.layer.activation
+
+    def output_logits(self, index):
+        """The pre-activation of the layer making output `index` in the last forward pass
+        (for a loss that fuses with output_activation(index))."""
+        node = self._fusable[index]
         if node in self._shared_nodes:
             node.layer.restore_call_state(self._call_states[node])
-        return node.layer.activation, node.layer.pre_activation
+        return node.layer.pre_activation
 
     def run_backward(self, output_grads, fused=(), input_gradient=False):
         """Back-propagate the outputs' gradients (None: no gradient) through the graph,

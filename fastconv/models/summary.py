@@ -28,7 +28,8 @@ def _layer_rows(model, layer, node_index, connections):
     params = f"{layer.count_params():,}"
     links = [f"{t.node.layer.name}[{node_index[t.node]}][{t.index}]"
              for n in nodes for t in n.inputs] or ["-"]
-    first = [f"{layer.name} ({type(layer).__name__})", shape, params]
+    kind = getattr(layer, "CLASS_NAME", type(layer).__name__)  # Keras: "Functional"
+    first = [f"{layer.name} ({kind})", shape, params]
     if not connections:
         return [first]
     return [first + [links[0]]] + [["", "", "", link] for link in links[1:]]

@@ -124,9 +124,10 @@ class CompiledOutputs:
                 values.append(None)
                 grads.append(None)
                 continue
-            activation, logits = model.output_logits(i)
+            activation = model.output_activation(i)
             if activation is not None and loss.fuses_with(activation):
-                value, grad = loss.loss_and_gradient_from_logits(ys[i], logits, y_preds[i])
+                value, grad = loss.loss_and_gradient_from_logits(
+                    ys[i], model.output_logits(i), y_preds[i])
                 fused.append(i)
             else:
                 value, grad = loss.loss_and_gradient(ys[i], y_preds[i])

@@ -9,7 +9,7 @@ continues exactly as the original would have.
 What the Trainer needs from the model: `input_names`, `output_names`, `outputs`,
 `prepare_for_inputs(xs)` (build a model that waits for its input shape),
 `input_shapes_for_data()`, `run_forward(xs, training)`, `run_backward(grads, fused)`,
-`output_logits(i)` and `trainable_pairs()`.
+`output_activation(i)`, `output_logits(i)` and `trainable_pairs()`.
 """
 import math
 import warnings
