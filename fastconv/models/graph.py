@@ -115,12 +115,10 @@ class Graph:
                 needs[id(t)] = has_weights or result[node]
         return result
 
-    def node_index(self, node):
-        """Keras's index of `node` among the calls of its layer that are in this graph."""
-        own = [n for n in node.layer._inbound_nodes
-               if n in self._node_set or isinstance(n.layer, InputLayer)]
-        return own.index(node)
-
-    @property
-    def _node_set(self):
-        return set(self.nodes)
+    def node_indices(self):
+        """{node: Keras's node index}: its position among the calls of its layer that
+        are in this graph (an input's own node included)."""
+        indices = {}
+        for node in [t.node for t in self.inputs] + self.nodes:
+            indices[node] = sum(other.layer is node.layer for other in indices)
+        return indices

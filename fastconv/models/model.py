@@ -18,7 +18,6 @@ import numpy as np
 
 from fastconv.layers.base import Layer, unique_name
 from fastconv.layers.input import InputLayer
-from fastconv.layers.node import SymbolicTensor
 from fastconv.models import model_config, model_io
 from fastconv.models.graph import Graph
 from fastconv.models.summary import summary_lines
@@ -50,6 +49,7 @@ class Model(Trainer, Layer):
     """
 
     CLASS_NAME = "Functional"
+    _is_linear = False  # Sequential: its summary has no "Connected to" column
 
     def __new__(cls, *args, **kwargs):
         for klass in cls.__mro__:
@@ -190,8 +190,6 @@ class Model(Trainer, Layer):
         print_fn = print_fn or print
         for line in summary_lines(self, connections=not self._is_linear):
             print_fn(line)
-
-    _is_linear = False
 
     def symbolic_output_shapes(self, input_shape):
         shapes = input_shape if self.MULTI_INPUT else [input_shape]

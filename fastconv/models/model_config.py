@@ -17,10 +17,7 @@ __all__ = ["functional_config", "functional_from_config"]
 
 def functional_config(model):
     graph = model._graph
-    node_index = {}  # node -> its index among its layer's calls in this model
-    for node in [t.node for t in graph.inputs] + graph.nodes:
-        calls = [n for n in node_index if n.layer is node.layer]
-        node_index[node] = len(calls)
+    node_index = graph.node_indices()
 
     def ref(tensor):
         return [tensor.node.layer.name, node_index[tensor.node], tensor.index]

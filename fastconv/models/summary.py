@@ -37,10 +37,7 @@ def _layer_rows(model, layer, node_index, connections):
 
 def summary_lines(model, connections=False):
     """The lines of model.summary(); the model must be built."""
-    graph = model._graph
-    node_index = {}
-    for node in [t.node for t in graph.inputs] + graph.nodes:
-        node_index[node] = sum(n.layer is node.layer for n in node_index)
+    node_index = model._graph.node_indices()
     rows = [row for layer in model.layers
             for row in _layer_rows(model, layer, node_index, connections)]
     header = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if connections
