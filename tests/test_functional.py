@@ -1,6 +1,7 @@
 """The functional API: Input, Model over any graph, merge layers, shared layers, models
 as layers, multi-input/multi-output training, summary, config and save/load, and the
 errors of what is not supported."""
+import json
 import math
 
 import numpy as np
@@ -326,7 +327,48 @@ class TestStructure:
         assert "Connected to" not in "\n".join(lines)
 
 
+class TestBatchSteps:
+    def test_test_and_predict_on_batch(self):
+        model = _two_in_two_out()
+        model.compile("sgd", ["sparse_categorical_crossentropy", "mse"])
+        x, y = _two_in_two_out_data(8)
+        before = model.get_weights()
+        logs = model.test_on_batch(x, y, return_dict=True)
+        assert list(logs) == ["loss", "label_loss", "score_loss"]
+        for a, b in zip(before, model.get_weights()):
+            np.testing.assert_array_equal(a, b)
+        label, score = model.predict_on_batch(x)
+        np.testing.assert_array_equal(label, model.predict(x)[0])
+        assert logs["score_loss"] == pytest.approx(np.square(score - y[1]).mean(), rel=1e-6)
+
+    def test_sequential_pop_and_layer_inputs(self):
+        model = models.Sequential([layers.Input(shape=(3,)), layers.Dense(4), layers.Dense(2)])
+        last = model.pop()
+        assert isinstance(last, layers.Dense) and model.output_shape == (None, 4)
+        assert model.layers[0].input is model.inputs[0]
+        assert model.predict(np.ones((2, 3))).shape == (2, 4)
+        model.add(last)  # its node was dropped with the pop, so it can come back
+        assert model.output_shape == (None, 2) and last.output is model.outputs[0]
+
+
 class TestSaving:
+    def test_files_of_the_first_release_still_load(self, tmp_path):
+        """0.1.0 wrote format "fastconv.Sequential" with the bare Sequential config."""
+        model = models.Sequential([layers.Dense(3, input_shape=(4,))])
+        model.compile("adam", "mse", ["mae"])
+        x = np.ones((4, 4), np.float32)
+        model.fit(x, np.zeros((4, 3)), verbose=0)
+        model.save(tmp_path / "new.npz")
+        with np.load(tmp_path / "new.npz", allow_pickle=False) as data:
+            arrays = dict(data)
+        header = json.loads(str(arrays["fastconv_header"][()]))
+        header.update(format="fastconv.Sequential", model=header["model"]["config"])
+        arrays["fastconv_header"] = np.array(json.dumps(header))
+        np.savez(tmp_path / "old.npz", **arrays)
+        old = models.load_model(tmp_path / "old.npz")
+        np.testing.assert_array_equal(old.predict(x), model.predict(x))
+        assert old.optimizer.iterations == 1 and old.metrics_names == ["loss", "mae"]
+
     def test_config_round_trip(self):
         model = _two_in_two_out()
         clone = fastconv.Model.from_config(model.get_config())

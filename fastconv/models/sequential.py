@@ -77,6 +77,17 @@ class Sequential(Model):
                 raise
             self._set_graph([self._input_layer.output], [output])
 
+    def pop(self):
+        """Remove the last layer (Keras's Sequential.pop)."""
+        if not self._layers:
+            raise TypeError("there are no layers in the model to pop")
+        layer = self._layers.pop()
+        if self.built:
+            last_call = self._graph.outputs[0].node
+            layer._inbound_nodes.remove(last_call)
+            self._set_graph([self._input_layer.output], last_call.inputs)
+        return layer
+
     def build(self, input_shape=None):
         """Build every layer for inputs of `input_shape` (batch dimension included, as Keras)."""
         if input_shape is not None:
