@@ -71,6 +71,9 @@ class Merge(Layer):
             raise TypeError(f"layer {self.name!r} ({type(self).__name__}) takes a list of "
                             f"arrays, got {type(xs).__name__}")
         xs = [np.asarray(x, dtype=self.dtype) for x in xs]
+        if any(x.ndim == 0 or len(x) != len(xs[0]) for x in xs):
+            raise ValueError(f"layer {self.name!r} needs inputs with one batch size, got "
+                             f"shapes {[x.shape for x in xs]}")
         shapes = [x.shape[1:] for x in xs]
         if not self.built:
             self.build(shapes)
