@@ -89,7 +89,6 @@ class Trainer:
         if self.optimizer is None or self._compiled is None or not self._compiled.has_loss:
             raise ValueError("the model must be compiled with a loss before training or "
                              "evaluating: call model.compile(optimizer, loss, metrics)")
-        return self._compiled_for_outputs()
 
     @property
     def metrics_names(self):
@@ -108,8 +107,8 @@ class Trainer:
         return xs
 
     def _inputs_and_targets(self, x, y):
-        compiled = self._require_compiled()
-        xs = self._inputs(x)
+        self._require_compiled()
+        xs = self._inputs(x)  # a Sequential may learn its output names here
         compiled = self._compiled_for_outputs()
         ys = data.as_target_list(y, self.output_names, len(xs[0]))
         for name, target, loss in zip(self.output_names, ys, compiled.losses):
