@@ -101,6 +101,19 @@ class TestGradients:
         assert model.count_params() == inner.count_params() == 4 * 3 + 3 + 3 * 2 + 2
         _check_model_gradients(model, _inputs([(4,), (4,)]), finite_differences)
 
+    def test_a_siamese_network_with_a_shared_sequential_tower(self, finite_differences):
+        np.random.seed(0)
+        tower = models.Sequential([
+            layers.Conv2D(2, 3, activation="relu", input_shape=(6, 6, 1), dtype=F64),
+            layers.MaxPooling2D(dtype=F64), layers.Flatten(dtype=F64),
+            layers.Dense(4, dtype=F64)], name="tower")
+        left = fastconv.Input(shape=(6, 6, 1), dtype=F64)
+        right = fastconv.Input(shape=(6, 6, 1), dtype=F64)
+        similarity = layers.Dot(axes=1, normalize=True, dtype=F64)([tower(left), tower(right)])
+        out = layers.Activation("sigmoid", dtype=F64)(layers.Dense(1, dtype=F64)(similarity))
+        model = fastconv.Model([left, right], out)
+        _check_model_gradients(model, _inputs([(6, 6, 1), (6, 6, 1)]), finite_differences)
+
     def test_an_output_also_used_inside_the_graph(self, finite_differences):
         inputs = fastconv.Input(shape=(3,), dtype=F64)
         hidden = layers.Dense(3, activation="softmax", dtype=F64)(inputs)
