@@ -326,7 +326,8 @@ class Model(Trainer, Layer):
                        for d, t in zip(dys, node.outputs)]
                 dx = node.layer.backward(dys[0] if len(dys) == 1 else dys,
                                          input_gradient=needs[node])
-            self._sum_shared_gradients(node, summed)
+            if node in self._shared_nodes:
+                self._sum_shared_gradients(node, summed)
             if needs[node]:
                 for t, d in zip(node.inputs, dx if node.as_list else [dx]):
                     if d is not None:
