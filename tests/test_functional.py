@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fastconv
 from fastconv import layers, models, optimizers
@@ -45,6 +47,7 @@ def _check_model_gradients(model, xs, finite_differences, seed=0):
         return float(sum((o * ri).sum() for o, ri in zip(model.run_forward(xs, False), r)))
 
     for i, (x, dx) in enumerate(zip(xs, dxs)):
+        dx = np.zeros_like(x) if dx is None else dx  # None: an input no output uses
         assert_close(dx, numeric_gradient(f, x), f"input {i}")
     params = [(leaf.name, key, p) for leaf in model.leaf_layers()
               for key, p in leaf.params.items()]
@@ -120,6 +123,53 @@ class TestGradients:
         out = layers.Dense(2, dtype=F64)(hidden)
         model = fastconv.Model(inputs, [hidden, out])
         _check_model_gradients(model, _inputs([(3,)]), finite_differences)
+
+
+# Each property example checks every weight by finite differences: keep them few.
+RANDOM_GRAPH_EXAMPLES = 25
+
+
+@st.composite
+def random_graphs(draw):
+    """A random DAG of width-3 float64 tensors: new or reused (shared) Dense layers and
+    merges, one or two inputs, one or two outputs (possibly also used inside)."""
+    inputs = [fastconv.Input(shape=(3,), dtype=F64) for _ in range(draw(st.integers(1, 2)))]
+    tensors, dense_layers = list(inputs), []
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["dense", "dense", "shared", "add", "multiply",
+                                     "subtract", "maximum", "concat"]))
+        pick = st.sampled_from(range(len(tensors)))
+        a, b = tensors[draw(pick)], tensors[draw(pick)]
+        if kind == "shared" and dense_layers:
+            tensors.append(dense_layers[draw(st.sampled_from(range(len(dense_layers))))](a))
+        elif kind in ("dense", "shared"):
+            dense_layers.append(layers.Dense(3, activation="tanh", dtype=F64))
+            tensors.append(dense_layers[-1](a))
+        elif kind == "concat":
+            joined = layers.Concatenate(dtype=F64)([a, b])
+            tensors.append(layers.Dense(3, dtype=F64)(joined))
+        else:
+            merge = {"add": layers.Add, "multiply": layers.Multiply,
+                     "subtract": layers.Subtract, "maximum": layers.Maximum}[kind]
+            tensors.append(merge(dtype=F64)([a, b]))
+    made = tensors[len(inputs):]
+    outputs = [made[-1]] + ([made[draw(st.sampled_from(range(len(made))))]]
+                            if draw(st.booleans()) else [])
+    return inputs, outputs
+
+
+@settings(max_examples=RANDOM_GRAPH_EXAMPLES, deadline=None)
+@given(graph=random_graphs(), seed=st.integers(0, 99))
+def test_random_graphs_match_finite_differences_and_round_trip(graph, seed):
+    from conftest import assert_gradient_close, numeric_gradient
+    inputs, outputs = graph
+    model = fastconv.Model(inputs, outputs)
+    xs = _inputs([(3,)] * len(inputs), seed)
+    _check_model_gradients(model, xs, (numeric_gradient, assert_gradient_close), seed)
+    clone = fastconv.Model.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    for a, b in zip(model.run_forward(xs, False), clone.run_forward(xs, False)):
+        np.testing.assert_array_equal(a, b)
 
 
 def _two_in_two_out():
