@@ -5,9 +5,9 @@ Kernel API (same signatures in fastconv.reference, the plain-NumPy baseline):
 conv2d, conv2d_backward, conv1d, conv1d_backward, pool2d, pool2d_backward,
 set_num_threads, get_num_threads, show_config.
 
-Keras-style API (each module imported on first use): fastconv.layers, models
-(Sequential, load_model), optimizers, losses, metrics, callbacks, initializers,
-activations, datasets (mnist, fashion_mnist), utils, export (ONNX).
+Keras-style API (each module imported on first use): fastconv.Input, Model, Sequential;
+fastconv.layers, models (Sequential, Model, load_model), optimizers, losses, metrics,
+callbacks, initializers, activations, datasets (mnist, fashion_mnist), utils, export (ONNX).
 """
 __version__ = "0.1.0"
 
@@ -28,19 +28,23 @@ from fastconv.ops import (conv1d, conv1d_backward, conv2d, conv2d_backward, pool
 # program pays for the data-set downloaders (urllib, ssl) or the exporter only if it uses them.
 _LAZY_SUBMODULES = ("activations", "callbacks", "datasets", "export", "initializers", "layers",
                     "losses", "metrics", "models", "optimizers", "utils")
+# keras.Input, keras.Model and keras.Sequential, from the module that defines them.
+_LAZY_NAMES = {"Input": "layers", "Model": "models", "Sequential": "models"}
 
 
 def __getattr__(name):
+    import importlib
     if name in _LAZY_SUBMODULES:
-        import importlib
         return importlib.import_module(f"fastconv.{name}")
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(f"fastconv.{_LAZY_NAMES[name]}"), name)
     raise AttributeError(f"module 'fastconv' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY_SUBMODULES))
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES) | set(_LAZY_NAMES))
 
 
 __all__ = ["conv2d", "conv2d_backward", "conv1d", "conv1d_backward", "pool2d",
            "pool2d_backward", "set_num_threads", "get_num_threads", "show_config",
-           "__version__"]
+           "Input", "Model", "Sequential", "__version__"]

@@ -138,3 +138,46 @@ def check_layer(data, watchdog):
 
 
 test_layers_work_or_refuse, test_layers_work_or_refuse_long = check_layer
+
+
+MERGES = {"Add": layers.Add, "Subtract": layers.Subtract, "Multiply": layers.Multiply,
+          "Average": layers.Average, "Maximum": layers.Maximum, "Minimum": layers.Minimum,
+          "Concatenate": layers.Concatenate, "Dot": layers.Dot}
+
+
+@fuzz_test(dict(data=st.data()))
+def check_merge(data, watchdog):
+    """Merge layers on lists of random arrays: shapes that fit (or broadcast) give an
+    output and one gradient per input of that input's shape; the rest are refused."""
+    watchdog(WATCHDOG_SECONDS)
+    draw = data.draw
+    name = draw(st.sampled_from(sorted(MERGES)))
+    kwargs = {"dtype": draw(st.sampled_from(["float32", "float64"]))}
+    if name == "Concatenate":
+        kwargs["axis"] = draw(st.sampled_from([-1, 1, 2, 0, 5]))
+    if name == "Dot":
+        kwargs.update(axes=draw(st.sampled_from([1, -1, 2, (1, 1)])),
+                      normalize=draw(st.booleans()))
+    layer, error = outcome(MERGES[name], **kwargs)
+    if error is not None:
+        event("refused by the constructor")
+        return
+    rank = draw(st.integers(1, 3))
+    base = tuple(draw(st.integers(1, 4)) for _ in range(rank))
+    batch = draw(st.integers(0, 3))
+    xs = []
+    for _ in range(draw(st.integers(1, 3))):
+        # Mostly the same shape; sometimes a dimension of 1, another size or batch.
+        shape = tuple(draw(st.sampled_from([d, d, d, 1, d + 1])) for d in base)
+        xs.append(draw(arrays((draw(st.sampled_from([batch] * 4 + [batch + 1])),) + shape)))
+    result, error = outcome(forward_backward, layer, xs, draw(st.integers(0, 99)), True)
+    if error is not None:
+        event("refused by forward or backward")
+        return
+    event("ran")
+    y, dxs, _ = result
+    assert y.shape == (len(xs[0]),) + layer.output_shape and y.dtype == layer.dtype
+    assert [dx.shape for dx in dxs] == [np.shape(x) for x in xs]
+
+
+test_merge_layers_work_or_refuse, test_merge_layers_work_or_refuse_long = check_merge

@@ -82,7 +82,9 @@ def test_relu_layer_options():
 
 
 def test_input_and_input_layer_carry_the_shape():
-    assert layers.Input(shape=(28, 28, 1)).input_shape == (28, 28, 1)
+    tensor = layers.Input(shape=(28, 28, 1), name="image")
+    assert tensor.shape == (None, 28, 28, 1) and tensor.dtype == "float32"
+    assert isinstance(tensor.node.layer, layers.InputLayer) and tensor.name == "image"
     assert layers.InputLayer(input_shape=(4,)).output_shape == (4,)
     with pytest.raises(ValueError, match="shape"):
         layers.InputLayer()

@@ -1,5 +1,7 @@
 """End to end on real MNIST: a Keras tutorial program with only its imports changed,
-trained on a subset small enough for CI."""
+trained on a subset small enough for CI; and the functional ResNet example."""
+import importlib.util
+import pathlib
 import time
 
 import numpy as np
@@ -51,3 +53,30 @@ def test_tutorial_program_learns_mnist_subset(capsys):
     assert history.history["loss"][1] < history.history["loss"][0]
     assert accuracy > 0.85, "chance is 0.1; two epochs on 4000 images give ~0.91"
     assert len(capsys.readouterr().out.splitlines()) == 2, "one line per epoch"
+
+
+def _residual_example():
+    """examples/residual_mnist.py as a module (examples are scripts, not a package)."""
+    path = pathlib.Path(__file__).resolve().parent.parent / "examples" / "residual_mnist.py"
+    spec = importlib.util.spec_from_file_location("residual_mnist", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_residual_example_learns_mnist_subset():
+    example = _residual_example()
+    np.random.seed(0)
+    (x_train, y_train), (x_test, y_test) = example.load_mnist(limit=2000)
+    model = example.residual_mnist()
+    assert [type(layer).__name__ for layer in model.layers].count("Add") == 2
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(x_train, y_train, batch_size=64, epochs=1, verbose=0)
+    _, accuracy = model.evaluate(x_test[:1000], y_test[:1000], verbose=0)
+    assert accuracy > 0.8, "chance is 0.1; one epoch on 2000 images gives ~0.9"
+
+
+@pytest.mark.slow
+def test_residual_example_reaches_its_target():
+    assert _residual_example().main(["--verbose", "0"]) >= 0.993

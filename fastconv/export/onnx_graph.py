@@ -45,25 +45,56 @@ class TensorSpec(NamedTuple):
 def model_nodes(model):
     """(inputs, nodes, outputs) of a built model: TensorSpecs and the Nodes between them.
 
-    A Sequential model's layers form a chain from "input" to "output"; each layer's
-    output tensor is named after the layer (names are unique within a model).
+    The model's graph is walked in its own order; a nested model's nodes are spliced in
+    where it is called. Each layer call's output tensor is named after the layer (with
+    _1, _2, ... for further calls of a shared layer). A model with one input and one
+    output has them named "input" and "output"; else they take the model's input and
+    output names.
     """
-    layers = getattr(model, "layers", None)
-    if layers is None:
+    from fastconv.models import Model
+    if not isinstance(model, Model):
         raise TypeError(f"cannot export {type(model).__name__} {model!r}: not a fastconv "
                         f"model")
-    if not layers or not model.built:
+    if not model.built or not model.layers:
         raise ValueError(f"model {model.name!r} is not built: give its first layer an "
                          f"input_shape (or start with layers.Input), or call "
                          f"model.build((None, ...)) or predict on data first")
-    nodes, previous = [], "input"
-    for layer in layers:
-        nodes.append(Node(layer, (previous,), (layer.name,)))
-        previous = layer.name
-    inputs = [TensorSpec("input", tuple(model.input_shape[1:]))]
-    outputs = [TensorSpec("output", tuple(layers[-1].output_shape))]
-    nodes.append(Node(None, (previous,), ("output",)))  # None: the identity
+    graph = model._graph
+    input_names = (["input"] if len(graph.inputs) == 1 else list(model.input_names))
+    output_names = (["output"] if len(graph.outputs) == 1 else list(model.output_names))
+    names = {id(t): name for t, name in zip(graph.inputs, input_names)}
+    nodes = []
+    _splice(model, names, nodes, {})
+    nodes += [Node(None, (names[id(t)],), (name,)) for t, name in zip(graph.outputs,
+                                                                      output_names)]
+    inputs = [TensorSpec(name, tuple(t.shape[1:])) for t, name in zip(graph.inputs,
+                                                                      input_names)]
+    outputs = [TensorSpec(name, tuple(t.shape[1:])) for t, name in zip(graph.outputs,
+                                                                       output_names)]
     return inputs, nodes, outputs
+
+
+def _splice(model, names, nodes, calls):
+    """Append the nodes of `model`'s graph; `names` maps its input tensors (by id) to graph
+    tensor names and gains its nodes' outputs; `calls` counts each layer's calls."""
+    from fastconv.models import Model
+    for call in model._graph.nodes:
+        sources = tuple(names[id(t)] for t in call.inputs)
+        layer = call.layer
+        if isinstance(layer, Model):
+            inner = layer._graph
+            names.update((id(t), name) for t, name in zip(inner.inputs, sources))
+            _splice(layer, names, nodes, calls)
+            names.update((id(t), names[id(o)]) for t, o in zip(call.outputs, inner.outputs))
+            continue
+        count = calls.get(id(layer), 0)
+        calls[id(layer)] = count + 1
+        # "#" keeps a shared layer's later calls apart from layers named like them.
+        base = layer.name if count == 0 else f"{layer.name}#{count}"
+        targets = tuple(base if len(call.outputs) == 1 else f"{base}#out{i}"
+                        for i in range(len(call.outputs)))
+        names.update((id(t), name) for t, name in zip(call.outputs, targets))
+        nodes.append(Node(layer, sources, targets))
 
 
 class GraphWriter:

@@ -202,3 +202,50 @@ def _identity_then_activation(writer, layer, inputs):
     """Dropout is the identity at inference; an Activation layer (ReLU, Softmax too) is
     its activation alone, which `convert` applies."""
     return inputs[0], _identity(len(layer.output_shape) + 1)
+
+
+# ------------------------------------------------------------------ merge layers
+
+def _chain(writer, op_type, inputs, scope):
+    """A binary ONNX operator folded over the inputs, left to right (numpy's broadcasting)."""
+    result = inputs[0]
+    for x in inputs[1:]:
+        result = writer.op(op_type, [result, x], scope)
+    return result
+
+
+@converts("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum")
+def _elementwise(writer, layer, inputs):
+    ops = {"Add": "Sum", "Average": "Mean", "Maximum": "Max", "Minimum": "Min"}
+    name = type(layer).__name__
+    if name in ops:  # variadic ONNX operators, broadcasting as NumPy
+        y = writer.op(ops[name], inputs, layer.name)
+    else:
+        y = _chain(writer, {"Subtract": "Sub", "Multiply": "Mul"}[name], inputs, layer.name)
+    return y, _identity(len(layer.output_shape) + 1)
+
+
+@converts("Concatenate")
+def _concatenate(writer, layer, inputs):
+    rank = len(layer.output_shape) + 1
+    return (writer.op("Concat", inputs, layer.name, axis=layer.axis % rank),
+            _identity(rank))
+
+
+@converts("Dot")
+def _dot(writer, layer, inputs):
+    """sum(a * b) over the features (2-D inputs); with normalize, of a / |a| and b / |b|,
+    each norm at least sqrt(L2_NORM_EPSILON) as in the layer."""
+    from fastconv.layers.merging import L2_NORM_EPSILON
+    features = writer.constant(f"{layer.name}/axes", [1])
+    if layer.normalize:
+        floor = writer.constant(f"{layer.name}/epsilon", L2_NORM_EPSILON)
+        units = []
+        for x in inputs:
+            squares = writer.op("ReduceSumSquare", [x], layer.name, axes=[1], keepdims=1)
+            norm = writer.op("Sqrt", [writer.op("Max", [squares, floor], layer.name)],
+                             layer.name)
+            units.append(writer.op("Div", [x, norm], layer.name))
+        inputs = units
+    product = writer.op("Mul", inputs, layer.name)
+    return writer.op("ReduceSum", [product, features], layer.name, keepdims=1), (0, 1)

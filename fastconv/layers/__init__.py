@@ -9,6 +9,9 @@ from fastconv.layers.base import Layer
 from fastconv.layers.conv import Conv1D, Conv2D
 from fastconv.layers.core import Activation, Dense, Dropout, Flatten, ReLU, Reshape, Softmax
 from fastconv.layers.input import Input, InputLayer
+from fastconv.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
+                                     Subtract, add, average, concatenate, dot, maximum,
+                                     minimum, multiply, subtract)
 from fastconv.layers.normalization import BatchNormalization
 from fastconv.layers.pooling import (AveragePooling1D, AveragePooling2D,
                                      GlobalAveragePooling1D, GlobalAveragePooling2D,
@@ -26,4 +29,7 @@ __all__ = ["Layer", "Conv1D", "Conv2D", "Convolution1D", "Convolution2D", "Dense
            "BatchNormalization", "MaxPooling1D", "MaxPooling2D", "MinPooling2D",
            "AveragePooling1D", "AveragePooling2D", "MaxPool1D", "MaxPool2D", "AvgPool1D",
            "AvgPool2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
-           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "serialize", "deserialize"]
+           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Add", "Subtract", "Multiply",
+           "Average", "Maximum", "Minimum", "Concatenate", "Dot", "add", "subtract",
+           "multiply", "average", "maximum", "minimum", "concatenate", "dot", "serialize",
+           "deserialize"]

@@ -13,6 +13,7 @@ import re
 import numpy as np
 
 from fastconv import activations, initializers
+from fastconv.layers.node import call_symbolic, is_symbolic
 
 __all__ = ["Layer", "to_channels_last", "from_channels_last", "shape_to_channels_last",
            "shape_from_channels_last", "check_data_format"]
@@ -86,7 +87,17 @@ class Layer:
     BatchNormalization's moving statistics), `activation`, `input_shape` and
     `output_shape` (without the batch dimension, set by `build`), `rng` (a NumPy
     Generator for layers that draw random numbers, else None).
+
+    Called on arrays, a layer computes (`forward`); called on symbolic tensors (from
+    `Input`), it records the call in the model being defined and returns symbolic
+    tensors (`output` is then its output tensor).
     """
+
+    # Merge layers take a list of inputs; a model with several outputs returns a list.
+    MULTI_INPUT = False
+    MULTI_OUTPUT = False
+    input_shape = output_shape = None
+    built = False
 
     def __init__(self, **kwargs):
         unknown = sorted(set(kwargs) - set(_COMMON_KWARGS))
@@ -105,8 +116,7 @@ class Layer:
         self.activation = activations.linear
         self.params, self.grads, self.state = {}, {}, {}
         self.rng = None
-        self.built = False
-        self.input_shape = self.output_shape = None
+        self._inbound_nodes = []
 
     @staticmethod
     def _declared_shape(kwargs):
@@ -139,6 +149,55 @@ class Layer:
         (self.params if trainable else self.state)[name] = value
         return value
 
+    def symbolic_output_shapes(self, input_shape):
+        """[output shape with the batch dimension] for a call on inputs of `input_shape`
+        (batch dimension excluded): builds the layer on its first call; ValueError if
+        it was built for another shape."""
+        if not self.built:
+            self.build(input_shape)
+        elif tuple(input_shape) != self.input_shape:
+            raise ValueError(f"it was built for inputs of shape (None,) + {self.input_shape}")
+        return [(None,) + tuple(self.output_shape)]
+
+    # -- graph ---------------------------------------------------------------------
+    def __call__(self, inputs, training=False):
+        """On arrays: forward(inputs, training). On symbolic tensors: record the call and
+        return the symbolic output."""
+        if is_symbolic(inputs):
+            return call_symbolic(self, inputs)
+        return self.forward(inputs, training)
+
+    def _node_attribute(self, what):
+        if not self._inbound_nodes:
+            raise AttributeError(f"layer {self.name!r} has never been called on a symbolic "
+                                 f"tensor, so it has no {what}: call it on Input(...) or "
+                                 f"build the model that holds it first")
+        node = self._inbound_nodes[0]  # Keras: the first call's tensors
+        tensors = node.outputs if what == "output" else node.inputs
+        return tensors if len(tensors) > 1 else tensors[0]
+
+    @property
+    def output(self):
+        """The symbolic output of this layer's (first) call in a model definition."""
+        return self._node_attribute("output")
+
+    @property
+    def input(self):
+        """The symbolic input of this layer's (first) call in a model definition."""
+        return self._node_attribute("input")
+
+    def save_call_state(self):
+        """What backward needs from the last forward call; a layer used twice in a model
+        (shared weights) is restored to each call's state before its backward."""
+        return dict(vars(self))
+
+    def restore_call_state(self, saved):
+        vars(self).update(saved)
+
+    def leaf_layers(self):
+        """The layers that own weights directly: this one (a model lists its layers')."""
+        return [self]
+
     # -- computing -----------------------------------------------------------------
     def forward(self, x, training=False):
         """The layer's output for a batch x; builds the layer on first use."""
@@ -150,8 +209,6 @@ class Layer:
                              f"(batch,) + {self.input_shape}, got {x.shape}")
         self._pre_activation, self._output = self.call_and_activate(x, training)
         return self._output
-
-    __call__ = forward
 
     def call_and_activate(self, x, training):
         """(pre-activation, output) of a batch. A layer whose kernel applies the activation

@@ -1,16 +1,23 @@
 """Layers to and from JSON-ready dicts: {"class_name": ..., "config": ...}."""
-from fastconv.layers import conv, core, input, normalization, pooling
+from fastconv.layers import conv, core, input, merging, normalization, pooling
 
-__all__ = ["serialize", "deserialize"]
+__all__ = ["serialize", "deserialize", "register_layer_class"]
 
 LAYER_CLASSES = {name: getattr(module, name)
-                 for module in (conv, core, input, normalization, pooling)
-                 for name in module.__all__ if name != "Input"}
+                 for module in (conv, core, input, merging, normalization, pooling)
+                 for name in module.__all__ if name[0].isupper() and name != "Input"}
+
+
+def register_layer_class(cls, class_name):
+    """Make `class_name` configs deserialize to cls (fastconv.models registers its models,
+    so that a model nested in another loads as a layer)."""
+    LAYER_CLASSES[class_name] = cls
 
 
 def serialize(layer):
     """The layer as a JSON-ready dict {"class_name": ..., "config": ...}; see deserialize."""
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    return {"class_name": getattr(layer, "CLASS_NAME", type(layer).__name__),
+            "config": layer.get_config()}
 
 
 def deserialize(config):
