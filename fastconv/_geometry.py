@@ -60,23 +60,38 @@ def out_size(name, size, pad, k, stride, axis):
 
 
 class Conv2DGeometry:
-    """Validated shapes of one conv2d call: input, kernel, strides, padding, output."""
+    """Validated shapes of one conv2d call: input, kernel, strides, padding, dilation,
+    groups, output. With groups g, w is (KH, KW, C // g, K) and output channels
+    [j*K/g, (j+1)*K/g) see input channels [j*C/g, (j+1)*C/g) only."""
 
-    def __init__(self, x_shape, w_shape, strides, padding):
+    def __init__(self, x_shape, w_shape, strides, padding, dilation=1, groups=1):
         n, h, w, c = x_shape
         kh, kw, c_in, c_out = w_shape
-        if c_in != c:
-            raise ValueError(
-                f"w has {c_in} input channels (shape {w_shape}) but x has {c} (shape {x_shape})")
+        groups = as_int("groups", groups)
+        if groups < 1:
+            raise ValueError(f"groups must be >= 1, got {groups}")
+        if c % groups or c_out % groups:
+            raise ValueError(f"groups={groups} must divide the input channels ({c}, x shape "
+                             f"{tuple(x_shape)}) and the output channels ({c_out}, w shape "
+                             f"{tuple(w_shape)})")
+        if c_in * groups != c:
+            per_group = "" if groups == 1 else f" in {groups} groups, {c // groups} each"
+            raise ValueError(f"w has {c_in} input channels (shape {tuple(w_shape)}) but x has "
+                             f"{c}{per_group} (shape {tuple(x_shape)})")
         if min(h, w, c, kh, kw, c_out) == 0:
             raise ValueError(f"zero-size dimension: x {x_shape}, w {w_shape}")
         self.n, self.h, self.w, self.c = n, h, w, c
         self.kh, self.kw, self.k = kh, kw, c_out
+        self.groups = groups
         self.strides = int_pair("strides", strides)
-        self.padding = resolve_padding("padding", padding, (h, w), (kh, kw), self.strides,
-                                       (kh - 1, kw - 1))
-        self.oh = out_size("kernel", h, self.padding[0], kh, self.strides[0], "H")
-        self.ow = out_size("kernel", w, self.padding[1], kw, self.strides[1], "W")
+        self.dilation = int_pair("dilation", dilation)
+        # The dilated kernel's extent: what padding and output sizes are made of.
+        ekh, ekw = ((k - 1) * d + 1 for k, d in zip((kh, kw), self.dilation))
+        self.padding = resolve_padding("padding", padding, (h, w), (ekh, ekw), self.strides,
+                                       (ekh - 1, ekw - 1))
+        what = "kernel" if self.dilation == (1, 1) else "dilated kernel"
+        self.oh = out_size(what, h, self.padding[0], ekh, self.strides[0], "H")
+        self.ow = out_size(what, w, self.padding[1], ekw, self.strides[1], "W")
         # Every pass holds x, w and y (or dx, dw and dy) at once, and a zero-padded copy
         # of x when there is padding.
         (pt, pb), (pl, pr) = self.padding
@@ -85,6 +100,11 @@ class Conv2DGeometry:
         if pt or pb or pl or pr:
             counts["padded x"] = n * (h + pt + pb) * (w + pl + pr) * c
         check_sizes(f"conv2d of x {tuple(x_shape)} with w {tuple(w_shape)}", counts)
+
+    @property
+    def depthwise(self):
+        """One input channel per group: the depthwise kernel's case."""
+        return self.groups == self.c
 
     @property
     def out_shape(self):
@@ -118,47 +138,58 @@ class Pool2DGeometry:
         return (self.n, self.oh, self.ow, self.c)
 
 
-def conv1d_as_2d(x_shape, w_shape, strides, padding):
+def _single_int(name, value):
+    """An int, or a 1-tuple/list of one (Keras's 1-D spelling), >= 1."""
+    v = as_int(name, value[0] if isinstance(value, (tuple, list)) and len(value) == 1
+               else value)
+    if v < 1:
+        raise ValueError(f"{name} must be >= 1, got {value!r}")
+    return v
+
+
+def conv1d_as_2d(x_shape, w_shape, strides, padding, dilation=1):
     """Map a conv1d call (N, L, C) x (K, C, O) to conv2d arguments on (N, 1, L, C).
 
-    Returns (strides2d, padding2d). padding "causal" pads K-1 on the left (Keras).
+    Returns (strides2d, padding2d, dilation2d). padding "causal" pads (K-1)*dilation on
+    the left (Keras).
     """
     if len(x_shape) != 3:
         raise ValueError(f"x must be 3-D (N, L, C), got shape {x_shape}")
     if len(w_shape) != 3:
         raise ValueError(f"w must be 3-D (K, C_in, C_out), got shape {w_shape}")
-    stride = as_int("strides", strides[0] if isinstance(strides, (tuple, list)) and
-                    len(strides) == 1 else strides)
-    if stride < 1:
-        raise ValueError(f"strides must be >= 1, got {strides!r}")
+    stride = _single_int("strides", strides)
+    rate = _single_int("dilation", dilation)
+    span = (w_shape[0] - 1) * rate + 1
     if isinstance(padding, str):
         mode = padding.lower()
         if mode == "causal":
-            return (1, stride), ((0, 0), (w_shape[0] - 1, 0))
-        if mode not in ("valid", "same"):
+            pads = (span - 1, 0)
+        elif mode in ("valid", "same"):
+            pads = same_padding(x_shape[1], span, stride) if mode == "same" else (0, 0)
+        else:
             raise ValueError(
                 f"padding must be 'valid', 'same', 'causal' or an int, got {padding!r}")
-        return (1, stride), ((0, 0), same_padding(x_shape[1], w_shape[0], stride)
-                             if mode == "same" else (0, 0))
-    if isinstance(padding, (tuple, list)):
-        before, after = int_pair("padding", padding, minimum=0)
+    elif isinstance(padding, (tuple, list)):
+        pads = int_pair("padding", padding, minimum=0)
     else:
-        before = after = int_pair("padding", padding, minimum=0)[0]
-    return (1, stride), ((0, 0), (before, after))
+        pads = (int_pair("padding", padding, minimum=0)[0],) * 2
+    return (1, stride), ((0, 0), pads), (1, rate)
 
 
-def conv1d_via_2d(conv2d, x, w, b, strides, padding):
+def conv1d_via_2d(conv2d, x, w, b, strides, padding, dilation=1, groups=1):
     """conv1d on (N, L, C) x (K, C, O) as conv2d on (N, 1, L, C) x (1, K, C, O)."""
     x, w = as_float_array("x", x), as_float_array("w", w)
-    s2, p2 = conv1d_as_2d(x.shape, w.shape, strides, padding)
-    return conv2d(x[:, None], w[None], b, s2, p2)[:, 0]
+    s2, p2, d2 = conv1d_as_2d(x.shape, w.shape, strides, padding, dilation)
+    return conv2d(x[:, None], w[None], b, s2, p2, dilation=d2, groups=groups)[:, 0]
 
 
-def conv1d_backward_via_2d(conv2d_backward, dy, x, w, strides, padding):
+def conv1d_backward_via_2d(conv2d_backward, dy, x, w, strides, padding, dilation=1,
+                           groups=1):
     """conv1d's (dx, dw, db) from conv2d_backward on the 2-D views of conv1d_via_2d."""
     x, w = as_float_array("x", x), as_float_array("w", w)
-    s2, p2 = conv1d_as_2d(x.shape, w.shape, strides, padding)
+    s2, p2, d2 = conv1d_as_2d(x.shape, w.shape, strides, padding, dilation)
     dy = as_float_array("dy", dy)
     check_ndim("dy", dy, 3, "(N, L_out, C_out)")
-    dx, dw, db = conv2d_backward(dy[:, None], x[:, None], w[None], s2, p2)
+    dx, dw, db = conv2d_backward(dy[:, None], x[:, None], w[None], s2, p2, dilation=d2,
+                                 groups=groups)
     return dx[:, 0], dw[0], db

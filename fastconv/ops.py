@@ -25,26 +25,28 @@ def _c(a, dtype):
     return np.ascontiguousarray(a, dtype=dtype)
 
 
-def conv2d(x, w, b=None, strides=1, padding="valid", activation=None):
-    """2-D cross-correlation of x (N, H, W, C) with w (KH, KW, C, K), plus bias b (K,).
+def conv2d(x, w, b=None, strides=1, padding="valid", activation=None, dilation=1, groups=1):
+    """2-D cross-correlation of x (N, H, W, C) with w (KH, KW, C // groups, K), plus bias b (K,).
 
-    strides: int or (sh, sw). padding: "valid", "same" (Keras), an int, a pair, or
-    ((top, bottom), (left, right)). activation: None or "relu", applied as each output
-    tile is stored (no second pass over y). Returns y (N, OH, OW, K).
+    strides, dilation: int or (h, w). padding: "valid", "same" (Keras), an int, a pair, or
+    ((top, bottom), (left, right)). groups: output channels of group j see the input
+    channels of group j only (groups == C: depthwise). activation: None or "relu", applied
+    as each output tile is stored (no second pass over y). Returns y (N, OH, OW, K).
     """
     relu = check_activation(activation) == "relu"
     x, w, b = conv_inputs(x, w, b)
-    g = Conv2DGeometry(x.shape, w.shape, strides, padding)
+    g = Conv2DGeometry(x.shape, w.shape, strides, padding, dilation, groups)
     dtype = compute_dtype(x, w, b)
     y = np.empty(g.out_shape, dtype=dtype)
     if y.size:
         _conv.conv2d_forward(_c(x, dtype), _c(w, dtype), None if b is None else _c(b, dtype),
-                             y, g.strides, g.padding, relu, get_num_threads())
+                             y, g.strides, g.padding, g.dilation, g.groups, relu,
+                             get_num_threads())
     return y
 
 
 def conv2d_backward(dy, x, w, strides=1, padding="valid", activation=None, y=None,
-                    input_gradient=True):
+                    input_gradient=True, dilation=1, groups=1):
     """Gradients of conv2d for the upstream gradient dy (N, OH, OW, K): (dx, dw, db).
 
     activation="relu" with y, the output of conv2d(..., activation="relu"): the gradients
@@ -53,7 +55,7 @@ def conv2d_backward(dy, x, w, strides=1, padding="valid", activation=None, y=Non
     """
     input_gradient = check_flag("input_gradient", input_gradient)
     x, w, _ = conv_inputs(x, w)
-    g = Conv2DGeometry(x.shape, w.shape, strides, padding)
+    g = Conv2DGeometry(x.shape, w.shape, strides, padding, dilation, groups)
     dy = check_dy(dy, g.out_shape)
     mask = activation_mask(activation, y, g.out_shape)
     dtype = compute_dtype(x, w, dy)
@@ -66,11 +68,10 @@ def conv2d_backward(dy, x, w, strides=1, padding="valid", activation=None, y=Non
         dy = _c(dy, dtype)
         mask = None if mask is None else _c(mask, dtype)
         nthreads = get_num_threads()
+        geometry = (g.strides, g.padding, g.dilation, g.groups)
         if input_gradient:
-            _conv.conv2d_backward_data(dy, mask, _c(w, dtype), dx, g.strides, g.padding,
-                                       nthreads)
-        _conv.conv2d_backward_weights(dy, mask, _c(x, dtype), dw, db, g.strides, g.padding,
-                                      nthreads)
+            _conv.conv2d_backward_data(dy, mask, _c(w, dtype), dx, *geometry, nthreads)
+        _conv.conv2d_backward_weights(dy, mask, _c(x, dtype), dw, db, *geometry, nthreads)
     return dx, dw, db
 
 
@@ -103,14 +104,16 @@ def pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid", mode="max
     return dx
 
 
-def conv1d(x, w, b=None, strides=1, padding="valid"):
-    """1-D cross-correlation of x (N, L, C) with w (K, C, O): y (N, L_out, O).
+def conv1d(x, w, b=None, strides=1, padding="valid", dilation=1, groups=1):
+    """1-D cross-correlation of x (N, L, C) with w (K, C // groups, O): y (N, L_out, O).
 
-    padding: "valid", "same", "causal" (K-1 zeros on the left, Keras), an int or a pair.
+    padding: "valid", "same", "causal" ((K-1)*dilation zeros on the left, Keras), an int
+    or a pair.
     """
-    return conv1d_via_2d(conv2d, x, w, b, strides, padding)
+    return conv1d_via_2d(conv2d, x, w, b, strides, padding, dilation, groups)
 
 
-def conv1d_backward(dy, x, w, strides=1, padding="valid"):
-    """Gradients of conv1d: (dx (N, L, C), dw (K, C, O), db (O,))."""
-    return conv1d_backward_via_2d(conv2d_backward, dy, x, w, strides, padding)
+def conv1d_backward(dy, x, w, strides=1, padding="valid", dilation=1, groups=1):
+    """Gradients of conv1d: (dx (N, L, C), dw (K, C // groups, O), db (O,))."""
+    return conv1d_backward_via_2d(conv2d_backward, dy, x, w, strides, padding, dilation,
+                                  groups)

@@ -21,23 +21,35 @@ def _pad(x, padding, value=0.0):
     return np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=value)
 
 
-def _tap(xp, r, s, g, stride_h, stride_w):
+def _tap(xp, r, s, g):
     """The input pixels that kernel tap (r, s) meets, one per output pixel: (N, OH, OW, C)."""
-    return xp[:, r:r + stride_h * (g.oh - 1) + 1:stride_h, s:s + stride_w * (g.ow - 1) + 1:stride_w, :]
+    (sh, sw), (dh, dw) = g.strides, g.dilation
+    return xp[:, r * dh:r * dh + sh * (g.oh - 1) + 1:sh, s * dw:s * dw + sw * (g.ow - 1) + 1:sw, :]
 
 
-def conv2d(x, w, b=None, strides=1, padding="valid", activation=None):
-    """2-D cross-correlation of x (N, H, W, C) with w (KH, KW, C, K), plus bias b (K,),
-    then the activation (None or "relu")."""
+def _group_slices(g):
+    """(input channels, output channels) of each group, as slices."""
+    cg, kg = g.c // g.groups, g.k // g.groups
+    return [(slice(j * cg, (j + 1) * cg), slice(j * kg, (j + 1) * kg)) for j in range(g.groups)]
+
+
+def conv2d(x, w, b=None, strides=1, padding="valid", activation=None, dilation=1, groups=1):
+    """2-D cross-correlation of x (N, H, W, C) with w (KH, KW, C // groups, K), plus bias
+    b (K,), then the activation (None or "relu"). Tap (r, s) reads the input at
+    (r * dilation_h, s * dilation_w); with groups, output channels of group j see the
+    input channels of group j only."""
     check_activation(activation)
     x, w, b = conv_inputs(x, w, b)
-    g = Conv2DGeometry(x.shape, w.shape, strides, padding)
+    g = Conv2DGeometry(x.shape, w.shape, strides, padding, dilation, groups)
     dtype = compute_dtype(x, w, b)
     xp = _pad(x.astype(dtype, copy=False), g.padding)
+    w = w.astype(dtype, copy=False)
     y = np.zeros(g.out_shape, dtype=dtype)
     for r in range(g.kh):
         for s in range(g.kw):
-            y += _tap(xp, r, s, g, *g.strides) @ w[r, s].astype(dtype, copy=False)
+            tap = _tap(xp, r, s, g)
+            for cin, cout in _group_slices(g):
+                y[..., cout] += tap[..., cin] @ w[r, s, :, cout]
     if b is not None:
         y += b.astype(dtype, copy=False)
     if activation == "relu":
@@ -46,7 +58,7 @@ def conv2d(x, w, b=None, strides=1, padding="valid", activation=None):
 
 
 def conv2d_backward(dy, x, w, strides=1, padding="valid", activation=None, y=None,
-                    input_gradient=True):
+                    input_gradient=True, dilation=1, groups=1):
     """Gradients of conv2d: returns (dx, dw, db) for the upstream gradient dy (N, OH, OW, K).
 
     activation="relu" with y, the output of conv2d(..., activation="relu"): dy is taken
@@ -54,7 +66,7 @@ def conv2d_backward(dy, x, w, strides=1, padding="valid", activation=None, y=Non
     """
     input_gradient = check_flag("input_gradient", input_gradient)
     x, w, _ = conv_inputs(x, w)
-    g = Conv2DGeometry(x.shape, w.shape, strides, padding)
+    g = Conv2DGeometry(x.shape, w.shape, strides, padding, dilation, groups)
     dy = check_dy(dy, g.out_shape)
     y = activation_mask(activation, y, g.out_shape)
     dtype = compute_dtype(x, w, dy)
@@ -67,8 +79,11 @@ def conv2d_backward(dy, x, w, strides=1, padding="valid", activation=None, y=Non
     dw = np.zeros(w.shape, dtype=dtype)
     for r in range(g.kh):
         for s in range(g.kw):
-            _tap(dxp, r, s, g, *g.strides)[...] += dy @ w[r, s].T
-            dw[r, s] = np.tensordot(_tap(xp, r, s, g, *g.strides), dy, axes=([0, 1, 2], [0, 1, 2]))
+            tap, dtap = _tap(xp, r, s, g), _tap(dxp, r, s, g)
+            for cin, cout in _group_slices(g):
+                dtap[..., cin] += dy[..., cout] @ w[r, s, :, cout].T
+                dw[r, s, :, cout] = np.tensordot(tap[..., cin], dy[..., cout],
+                                                 axes=([0, 1, 2], [0, 1, 2]))
     (pt, _), (pl, _) = g.padding
     dx = np.ascontiguousarray(dxp[:, pt:pt + g.h, pl:pl + g.w, :]) if input_gradient else None
     db = dy.sum(axis=(0, 1, 2))
@@ -137,14 +152,16 @@ def pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid", mode="max
     return np.ascontiguousarray(dxp[:, pt:pt + g.h, pl:pl + g.w, :])
 
 
-def conv1d(x, w, b=None, strides=1, padding="valid"):
-    """1-D cross-correlation of x (N, L, C) with w (K, C, O): y (N, L_out, O).
+def conv1d(x, w, b=None, strides=1, padding="valid", dilation=1, groups=1):
+    """1-D cross-correlation of x (N, L, C) with w (K, C // groups, O): y (N, L_out, O).
 
-    padding: "valid", "same", "causal" (K-1 zeros on the left, Keras), an int or a pair.
+    padding: "valid", "same", "causal" ((K-1)*dilation zeros on the left, Keras), an int
+    or a pair.
     """
-    return conv1d_via_2d(conv2d, x, w, b, strides, padding)
+    return conv1d_via_2d(conv2d, x, w, b, strides, padding, dilation, groups)
 
 
-def conv1d_backward(dy, x, w, strides=1, padding="valid"):
-    """Gradients of conv1d: (dx (N, L, C), dw (K, C, O), db (O,))."""
-    return conv1d_backward_via_2d(conv2d_backward, dy, x, w, strides, padding)
+def conv1d_backward(dy, x, w, strides=1, padding="valid", dilation=1, groups=1):
+    """Gradients of conv1d: (dx (N, L, C), dw (K, C // groups, O), db (O,))."""
+    return conv1d_backward_via_2d(conv2d_backward, dy, x, w, strides, padding, dilation,
+                                  groups)

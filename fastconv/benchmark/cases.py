@@ -88,14 +88,14 @@ def _conv_cases(shape, dtype, rng):
 
     def backward_input():
         dx = np.empty(x.shape, dtype)
-        _conv.conv2d_backward_data(dy, None, w, dx, g.strides, g.padding,
-                                   fastconv.get_num_threads())
+        _conv.conv2d_backward_data(dy, None, w, dx, g.strides, g.padding, g.dilation,
+                                   g.groups, fastconv.get_num_threads())
 
     def backward_weight():
         dw = np.empty(w.shape, dtype)
         db = np.empty(shape.k, dtype)
-        _conv.conv2d_backward_weights(dy, None, x, dw, db, g.strides, g.padding,
-                                      fastconv.get_num_threads())
+        _conv.conv2d_backward_weights(dy, None, x, dw, db, g.strides, g.padding, g.dilation,
+                                      g.groups, fastconv.get_num_threads())
 
     return [
         Case(shape, FORWARD, flops, GFLOPS, inputs, {
