@@ -18,6 +18,21 @@ CASES = [
      (9, 2), (9, 4), 3 * 2 * 4 + 4),
     ("conv1d_strided", lambda **kw: layers.Conv1D(3, 2, strides=2, **kw), (9, 2), (4, 3),
      2 * 2 * 3 + 3),
+    ("conv2d_dilated_grouped_relu", lambda **kw: layers.Conv2D(
+        4, 3, dilation_rate=(2, 1), groups=2, padding="same", activation="relu", **kw),
+     (7, 6, 4), (7, 6, 4), 3 * 3 * 2 * 4 + 4),
+    ("conv1d_dilated_grouped_causal", lambda **kw: layers.Conv1D(
+        6, 3, dilation_rate=2, groups=3, padding="causal", **kw),
+     (9, 3), (9, 6), 3 * 1 * 6 + 6),
+    ("depthwise_multiplier_relu", lambda **kw: layers.DepthwiseConv2D(
+        3, depth_multiplier=2, padding="same", activation="relu", **kw),
+     (6, 5, 3), (6, 5, 6), 3 * 3 * 3 * 2 + 6),
+    ("depthwise_channels_first_strided", lambda **kw: layers.DepthwiseConv2D(
+        (2, 3), strides=2, use_bias=False, data_format="channels_first", **kw),
+     (3, 7, 6), (3, 3, 2), 2 * 3 * 3),
+    ("separable_dilated_relu", lambda **kw: layers.SeparableConv2D(
+        4, 3, depth_multiplier=2, dilation_rate=2, padding="same", activation="relu", **kw),
+     (7, 7, 2), (7, 7, 4), 3 * 3 * 2 * 2 + 4 * 4 + 4),
     ("max_pool2d", lambda **kw: layers.MaxPooling2D(**kw), (6, 5, 2), (3, 2, 2), 0),
     ("min_pool2d_same", lambda **kw: layers.MinPooling2D(3, strides=2, padding="same", **kw),
      (7, 7, 2), (4, 4, 2), 0),
