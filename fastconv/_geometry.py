@@ -138,6 +138,75 @@ class Pool2DGeometry:
         return (self.n, self.oh, self.ow, self.c)
 
 
+class Conv2DTransposeGeometry:
+    """Validated shapes of one conv2d_transpose call: x (N, H, W, C_in), w (KH, KW, C_out,
+    C_in) (Keras's Conv2DTranspose layout), and the conv2d it transposes: `forward` maps
+    an (N, OH, OW, C_out) input to x's shape with w, so conv2d_transpose is that conv2d's
+    backward-data, and its gradients are that conv2d and its weight gradient.
+
+    Output size per axis (Keras's rule, with the dilated kernel extent k):
+      padding "valid": (in - 1) * s + k + output_padding, output_padding defaulting to
+        max(s - k, 0);
+      padding "same": in * s, or (in - 1) * s + k - 2 * (k // 2) + output_padding when it
+        is given; the forward conv pads as conv2d's "same" would on that output;
+      explicit padding ((top, bottom), (left, right)) as in conv2d: (in - 1) * s + k -
+        top - bottom + output_padding (PyTorch's rule), output_padding defaulting to 0.
+    output_padding must be smaller than the stride (Keras, PyTorch).
+    """
+
+    def __init__(self, x_shape, w_shape, strides, padding, output_padding=None, dilation=1):
+        n, h, w, c_in = x_shape
+        kh, kw, c_out, w_in = w_shape
+        if w_in != c_in:
+            raise ValueError(f"w has {w_in} input channels (last axis of w, shape "
+                             f"{tuple(w_shape)}: (KH, KW, C_out, C_in)) but x has {c_in} "
+                             f"(shape {tuple(x_shape)})")
+        if min(h, w, c_in, kh, kw, c_out) == 0:
+            raise ValueError(f"zero-size dimension: x {x_shape}, w {w_shape}")
+        strides = int_pair("strides", strides)
+        dilation = int_pair("dilation", dilation)
+        extents = tuple((k - 1) * d + 1 for k, d in zip((kh, kw), dilation))
+        if output_padding is not None:
+            output_padding = int_pair("output_padding", output_padding, minimum=0)
+            for axis, op, s in zip("HW", output_padding, strides):
+                if op >= s:
+                    raise ValueError(f"output_padding {output_padding} must be smaller than "
+                                     f"strides {strides} (along {axis})")
+        mode = padding.lower() if isinstance(padding, str) else None
+        out, pads = [], []
+        for d, (size, k, s) in enumerate(zip((h, w), extents, strides)):
+            op = None if output_padding is None else output_padding[d]
+            if mode == "valid":
+                length = (size - 1) * s + k + (max(s - k, 0) if op is None else op)
+                pad = (0, 0)
+            elif mode == "same":
+                length = size * s if op is None else (size - 1) * s + k - 2 * (k // 2) + op
+                pad = same_padding(length, k, s)
+            elif mode is None:
+                pad = None
+            else:
+                raise ValueError(f"padding must be 'valid', 'same', an int or a pair, got "
+                                 f"{padding!r}")
+            out.append(None if pad is None else length)
+            pads.append(pad)
+        if mode is None:
+            pads = resolve_padding("padding", padding, (h, w), extents, strides,
+                                   tuple(k - 1 for k in extents))
+            op = output_padding or (0, 0)
+            out = [(size - 1) * s + k - sum(p) + o
+                   for size, k, s, p, o in zip((h, w), extents, strides, pads, op)]
+        if min(out) < 1:
+            raise ValueError(f"conv2d_transpose of x {tuple(x_shape)} with w {tuple(w_shape)}, "
+                             f"padding {padding!r} gives an empty output {tuple(out)}")
+        self.n, self.h, self.w, self.c_in, self.c_out = n, h, w, c_in, c_out
+        self.out_shape = (n, out[0], out[1], c_out)
+        self.forward = Conv2DGeometry(self.out_shape, w_shape, strides, tuple(pads), dilation)
+        if self.forward.out_shape != tuple(x_shape):
+            raise ValueError(f"conv2d_transpose: the output {self.out_shape} does not map back "
+                             f"to x {tuple(x_shape)} with strides {strides} and padding "
+                             f"{padding!r}")
+
+
 def _single_int(name, value):
     """An int, or a 1-tuple/list of one (Keras's 1-D spelling), >= 1."""
     v = as_int(name, value[0] if isinstance(value, (tuple, list)) and len(value) == 1

@@ -40,12 +40,18 @@ def conv_inputs(x, w, b=None):
     w = as_float_array("w", w)
     check_ndim("x", x, 4, "(N, H, W, C)")
     check_ndim("w", w, 4, "(KH, KW, C_in, C_out)")
-    if b is not None:
-        b = as_float_array("b", b)
-        if b.shape != (w.shape[3],):
-            raise ValueError(f"b must have shape ({w.shape[3]},) to match w {w.shape}, "
-                             f"got {b.shape}")
-    return x, w, b
+    return x, w, check_bias(b, w.shape[3], w.shape)
+
+
+def check_bias(b, channels, w_shape):
+    """None, or b as a float array of shape (channels,): w's output channels."""
+    if b is None:
+        return None
+    b = as_float_array("b", b)
+    if b.shape != (channels,):
+        raise ValueError(f"b must have shape ({channels},) to match w {tuple(w_shape)}, "
+                         f"got {b.shape}")
+    return b
 
 
 def check_dy(dy, expected_shape):

@@ -8,14 +8,15 @@ C-contiguous arrays of the compute dtype when they are not already.
 """
 import numpy as np
 
-from fastconv._geometry import (Conv2DGeometry, conv1d_backward_via_2d, conv1d_via_2d,
-                                pool_inputs)
-from fastconv._validate import (activation_mask, check_activation, check_dy, check_flag,
-                                compute_dtype, conv_inputs)
+from fastconv._geometry import (Conv2DGeometry, Conv2DTransposeGeometry,
+                                conv1d_backward_via_2d, conv1d_via_2d, pool_inputs)
+from fastconv._validate import (activation_mask, check_activation, check_bias, check_dy,
+                                check_flag, compute_dtype, conv_inputs)
 from fastconv._kernels import _conv, _pool
 from fastconv.config import get_num_threads
 
-__all__ = ["conv2d", "conv2d_backward", "pool2d", "pool2d_backward",
+__all__ = ["conv2d", "conv2d_backward", "conv2d_transpose", "conv2d_transpose_backward",
+           "pool2d", "pool2d_backward",
            "conv1d", "conv1d_backward"]
 
 POOL_MODE_CODES = {"max": 0, "min": 1, "avg": 2}
@@ -72,6 +73,48 @@ def conv2d_backward(dy, x, w, strides=1, padding="valid", activation=None, y=Non
         if input_gradient:
             _conv.conv2d_backward_data(dy, mask, _c(w, dtype), dx, *geometry, nthreads)
         _conv.conv2d_backward_weights(dy, mask, _c(x, dtype), dw, db, *geometry, nthreads)
+    return dx, dw, db
+
+
+def conv2d_transpose(x, w, b=None, strides=1, padding="valid", output_padding=None,
+                     dilation=1):
+    """Transposed 2-D convolution of x (N, H, W, C_in) with w (KH, KW, C_out, C_in)
+    (Keras's Conv2DTranspose layout), plus bias b (C_out,): the backward-data pass of the
+    conv2d that maps its output back to x's shape. Output sizes: see
+    Conv2DTransposeGeometry ("valid", "same" as Keras; explicit padding as PyTorch).
+    """
+    x, w, _ = conv_inputs(x, w)
+    b = check_bias(b, w.shape[2], w.shape)
+    g = Conv2DTransposeGeometry(x.shape, w.shape, strides, padding, output_padding, dilation)
+    dtype = compute_dtype(x, w, b)
+    y = np.zeros(g.out_shape, dtype=dtype)
+    if x.size:
+        f = g.forward
+        _conv.conv2d_backward_data(_c(x, dtype), None, _c(w, dtype), y, f.strides, f.padding,
+                                   f.dilation, 1, get_num_threads())
+    if b is not None:
+        y += b.astype(dtype, copy=False)
+    return y
+
+
+def conv2d_transpose_backward(dy, x, w, strides=1, padding="valid", output_padding=None,
+                              dilation=1):
+    """Gradients of conv2d_transpose for dy (N, OH, OW, C_out): (dx, dw, db). dx is the
+    forward conv2d of dy, dw that conv2d's weight gradient (x as its upstream gradient)."""
+    x, w, _ = conv_inputs(x, w)
+    g = Conv2DTransposeGeometry(x.shape, w.shape, strides, padding, output_padding, dilation)
+    dy = check_dy(dy, g.out_shape)
+    dtype = compute_dtype(x, w, dy)
+    dx = np.zeros(x.shape, dtype=dtype)
+    dw = np.zeros(w.shape, dtype=dtype)
+    db = dy.sum(axis=(0, 1, 2), dtype=dtype)
+    if x.size:
+        f, nthreads = g.forward, get_num_threads()
+        dy = _c(dy, dtype)
+        _conv.conv2d_forward(dy, _c(w, dtype), None, dx, f.strides, f.padding, f.dilation, 1,
+                             False, nthreads)
+        _conv.conv2d_backward_weights(_c(x, dtype), None, dy, dw, np.zeros(g.c_in, dtype),
+                                      f.strides, f.padding, f.dilation, 1, nthreads)
     return dx, dw, db
 
 

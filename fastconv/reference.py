@@ -7,12 +7,13 @@ sliding-window views. Layouts: x (N, H, W, C), w (KH, KW, C_in, C_out).
 """
 import numpy as np
 
-from fastconv._geometry import (Conv2DGeometry, conv1d_backward_via_2d, conv1d_via_2d,
-                                pool_inputs)
-from fastconv._validate import (activation_mask, check_activation, check_dy, check_flag,
-                                compute_dtype, conv_inputs)
+from fastconv._geometry import (Conv2DGeometry, Conv2DTransposeGeometry,
+                                conv1d_backward_via_2d, conv1d_via_2d, pool_inputs)
+from fastconv._validate import (activation_mask, check_activation, check_bias, check_dy,
+                                check_flag, compute_dtype, conv_inputs)
 
-__all__ = ["conv2d", "conv2d_backward", "pool2d", "pool2d_backward",
+__all__ = ["conv2d", "conv2d_backward", "conv2d_transpose", "conv2d_transpose_backward",
+           "pool2d", "pool2d_backward",
            "conv1d", "conv1d_backward"]
 
 
@@ -88,6 +89,33 @@ def conv2d_backward(dy, x, w, strides=1, padding="valid", activation=None, y=Non
     dx = np.ascontiguousarray(dxp[:, pt:pt + g.h, pl:pl + g.w, :]) if input_gradient else None
     db = dy.sum(axis=(0, 1, 2))
     return dx, dw, db
+
+
+def conv2d_transpose(x, w, b=None, strides=1, padding="valid", output_padding=None,
+                     dilation=1):
+    """Transposed 2-D convolution of x (N, H, W, C_in) with w (KH, KW, C_out, C_in), plus
+    bias b (C_out,): the input gradient of the conv2d whose output x is."""
+    x, w, _ = conv_inputs(x, w)
+    b = check_bias(b, w.shape[2], w.shape)
+    g = Conv2DTransposeGeometry(x.shape, w.shape, strides, padding, output_padding, dilation)
+    f = g.forward
+    dtype = compute_dtype(x, w, b)
+    y, _, _ = conv2d_backward(x, np.zeros(g.out_shape, dtype), w, f.strides, f.padding,
+                              dilation=f.dilation)
+    return y if b is None else y + b.astype(dtype, copy=False)
+
+
+def conv2d_transpose_backward(dy, x, w, strides=1, padding="valid", output_padding=None,
+                              dilation=1):
+    """Gradients of conv2d_transpose: (dx, dw, db). The transpose of the transpose is the
+    conv2d, so dx = conv2d(dy, w) and dw is that conv2d's weight gradient."""
+    x, w, _ = conv_inputs(x, w)
+    g = Conv2DTransposeGeometry(x.shape, w.shape, strides, padding, output_padding, dilation)
+    f = g.forward
+    dy = check_dy(dy, g.out_shape)
+    dx = conv2d(dy, w, None, f.strides, f.padding, dilation=f.dilation)
+    _, dw, _ = conv2d_backward(x, dy, w, f.strides, f.padding, dilation=f.dilation)
+    return dx, dw, dy.sum(axis=(0, 1, 2))
 
 
 def _windows(xp, g):

@@ -33,6 +33,13 @@ CASES = [
     ("separable_dilated_relu", lambda **kw: layers.SeparableConv2D(
         4, 3, depth_multiplier=2, dilation_rate=2, padding="same", activation="relu", **kw),
      (7, 7, 2), (7, 7, 4), 3 * 3 * 2 * 2 + 4 * 4 + 4),
+    ("conv2d_transpose_same_relu", lambda **kw: layers.Conv2DTranspose(
+        3, 3, strides=2, padding="same", activation="relu", **kw),
+     (4, 5, 2), (8, 10, 3), 3 * 3 * 3 * 2 + 3),
+    ("conv2d_transpose_valid_output_padding_channels_first", lambda **kw:
+     layers.Conv2DTranspose(2, (2, 3), strides=(2, 3), output_padding=(1, 2),
+                            data_format="channels_first", **kw),
+     (3, 4, 3), (2, 9, 11), 2 * 3 * 2 * 3 + 2),
     ("max_pool2d", lambda **kw: layers.MaxPooling2D(**kw), (6, 5, 2), (3, 2, 2), 0),
     ("min_pool2d_same", lambda **kw: layers.MinPooling2D(3, strides=2, padding="same", **kw),
      (7, 7, 2), (4, 4, 2), 0),

@@ -8,6 +8,7 @@ Convolution and pooling call fastconv.ops; everything else is vectorised NumPy.
 from fastconv.layers.base import Layer
 from fastconv.layers.conv import Conv1D, Conv2D
 from fastconv.layers.depthwise import DepthwiseConv2D, SeparableConv2D
+from fastconv.layers.transpose import Conv2DTranspose
 from fastconv.layers.core import Activation, Dense, Dropout, Flatten, ReLU, Reshape, Softmax
 from fastconv.layers.input import Input, InputLayer
 from fastconv.layers.normalization import BatchNormalization
@@ -20,11 +21,13 @@ from fastconv.layers.serialization import deserialize, serialize
 # Keras's short aliases.
 Convolution1D, Convolution2D = Conv1D, Conv2D
 SeparableConvolution2D = SeparableConv2D
+Convolution2DTranspose = Conv2DTranspose
 MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D = (MaxPooling1D, MaxPooling2D, AveragePooling1D,
                                               AveragePooling2D)
 
 __all__ = ["Layer", "Conv1D", "Conv2D", "Convolution1D", "Convolution2D", "DepthwiseConv2D",
-           "SeparableConv2D", "SeparableConvolution2D", "Dense", "Flatten",
+           "SeparableConv2D", "SeparableConvolution2D", "Conv2DTranspose",
+           "Convolution2DTranspose", "Dense", "Flatten",
            "Reshape", "Dropout", "Activation", "ReLU", "Softmax", "Input", "InputLayer",
            "BatchNormalization", "MaxPooling1D", "MaxPooling2D", "MinPooling2D",
            "AveragePooling1D", "AveragePooling2D", "MaxPool1D", "MaxPool2D", "AvgPool1D",

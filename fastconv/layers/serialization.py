@@ -1,10 +1,11 @@
 """Layers to and from JSON-ready dicts: {"class_name": ..., "config": ...}."""
-from fastconv.layers import conv, core, depthwise, input, normalization, pooling
+from fastconv.layers import (conv, core, depthwise, input, normalization, pooling,
+                             transpose)
 
 __all__ = ["serialize", "deserialize"]
 
 LAYER_CLASSES = {name: getattr(module, name)
-                 for module in (conv, core, depthwise, input, normalization, pooling)
+                 for module in (conv, core, depthwise, input, normalization, pooling, transpose)
                  for name in module.__all__ if name != "Input"}
 
 
