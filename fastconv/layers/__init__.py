@@ -14,8 +14,12 @@ from fastconv.layers.input import Input, InputLayer
 from fastconv.layers.normalization import BatchNormalization
 from fastconv.layers.pooling import (AveragePooling1D, AveragePooling2D,
                                      GlobalAveragePooling1D, GlobalAveragePooling2D,
-                                     GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,
+                                     GlobalAveragePooling3D, GlobalMaxPooling1D,
+                                     GlobalMaxPooling2D, GlobalMaxPooling3D, MaxPooling1D,
                                      MaxPooling2D, MinPooling2D)
+from fastconv.layers.reshaping import (Cropping1D, Cropping2D, Cropping3D, UpSampling1D,
+                                       UpSampling2D, UpSampling3D, ZeroPadding1D,
+                                       ZeroPadding2D, ZeroPadding3D)
 from fastconv.layers.serialization import deserialize, serialize
 
 # Keras's short aliases.
@@ -32,4 +36,7 @@ __all__ = ["Layer", "Conv1D", "Conv2D", "Convolution1D", "Convolution2D", "Depth
            "BatchNormalization", "MaxPooling1D", "MaxPooling2D", "MinPooling2D",
            "AveragePooling1D", "AveragePooling2D", "MaxPool1D", "MaxPool2D", "AvgPool1D",
            "AvgPool2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
-           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "serialize", "deserialize"]
+           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling3D",
+           "GlobalMaxPooling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
+           "Cropping1D", "Cropping2D", "Cropping3D", "UpSampling1D", "UpSampling2D",
+           "UpSampling3D", "serialize", "deserialize"]

@@ -12,7 +12,8 @@ from fastconv.layers.conv import int_tuple
 
 __all__ = ["MaxPooling2D", "MinPooling2D", "AveragePooling2D", "MaxPooling1D",
            "AveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-           "GlobalAveragePooling1D", "GlobalMaxPooling1D"]
+           "GlobalAveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling3D",
+           "GlobalMaxPooling3D"]
 
 
 def _as_2d(x, rank):
@@ -119,7 +120,10 @@ class GlobalPooling(Layer):
         return shape_from_channels_last((1,) * self.RANK + (channels,), self.data_format)
 
     def call(self, x, training):
-        self._x = _as_2d(to_channels_last(x, self.data_format), self.RANK)
+        x = to_channels_last(x, self.data_format)
+        self._x_shape = x.shape
+        # Every spatial position on one axis: (N, positions, 1, C), one window.
+        self._x = x.reshape(len(x), -1, 1, x.shape[-1])
         y = ops.pool2d(self._x, pool_size=self._x.shape[1:3], mode=self.MODE)
         return y.reshape((len(x),) + self.output_shape)
 
@@ -127,7 +131,7 @@ class GlobalPooling(Layer):
         n, _, _, c = self._x.shape
         dx = ops.pool2d_backward(dz.reshape(n, 1, 1, c), self._x,
                                  pool_size=self._x.shape[1:3], mode=self.MODE)
-        return from_channels_last(_from_2d(dx, self.RANK), self.data_format)
+        return from_channels_last(dx.reshape(self._x_shape), self.data_format)
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format,
@@ -144,6 +148,14 @@ class GlobalMaxPooling2D(GlobalPooling):
 
 class GlobalAveragePooling1D(GlobalPooling):
     RANK, MODE = 1, "avg"
+
+
+class GlobalAveragePooling3D(GlobalPooling):
+    RANK, MODE = 3, "avg"
+
+
+class GlobalMaxPooling3D(GlobalPooling):
+    RANK, MODE = 3, "max"
 
 
 class GlobalMaxPooling1D(GlobalPooling):

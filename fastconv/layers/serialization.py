@@ -1,11 +1,12 @@
 """Layers to and from JSON-ready dicts: {"class_name": ..., "config": ...}."""
 from fastconv.layers import (conv, core, depthwise, input, normalization, pooling,
-                             transpose)
+                             reshaping, transpose)
 
 __all__ = ["serialize", "deserialize"]
 
 LAYER_CLASSES = {name: getattr(module, name)
-                 for module in (conv, core, depthwise, input, normalization, pooling, transpose)
+                 for module in (conv, core, depthwise, input, normalization, pooling, reshaping,
+                               transpose)
                  for name in module.__all__ if name != "Input"}
 
 
