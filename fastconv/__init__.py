@@ -2,8 +2,9 @@
 arrays, and a Keras-style API to train small CNNs with them.
 
 Kernel API (same signatures in fastconv.reference, the plain-NumPy baseline):
-conv2d, conv2d_backward, conv2d_transpose, conv2d_transpose_backward, conv1d,
-conv1d_backward, pool2d, pool2d_backward, set_num_threads, get_num_threads, show_config.
+conv2d, conv2d_backward, conv2d_transpose, conv2d_transpose_backward, conv3d,
+conv3d_backward, conv1d, conv1d_backward, pool2d, pool2d_backward, pool3d,
+pool3d_backward, set_num_threads, get_num_threads, show_config.
 
 Keras-style API: fastconv.layers, models (Sequential, load_model), optimizers, losses,
 metrics, callbacks, initializers, activations, datasets (mnist, fashion_mnist), utils.
@@ -20,12 +21,14 @@ except ImportError as exc:  # running from a source tree that was never built
 
 from fastconv.config import get_num_threads, set_num_threads, show_config
 from fastconv.ops import (conv1d, conv1d_backward, conv2d, conv2d_backward, conv2d_transpose,
-                          conv2d_transpose_backward, pool2d, pool2d_backward)
+                          conv2d_transpose_backward, conv3d, conv3d_backward, pool2d,
+                          pool2d_backward, pool3d, pool3d_backward)
 
 # The Keras-style API, reachable as attributes (fastconv.layers.Conv2D, ...) as in Keras.
 from fastconv import (activations, callbacks, datasets, initializers, layers, losses,  # noqa: E402
                       metrics, models, optimizers, utils)
 
-__all__ = ["conv2d", "conv2d_backward", "conv2d_transpose", "conv2d_transpose_backward", "conv1d", "conv1d_backward", "pool2d",
+__all__ = ["conv2d", "conv2d_backward", "conv2d_transpose", "conv2d_transpose_backward",
+           "conv3d", "conv3d_backward", "pool3d", "pool3d_backward", "conv1d", "conv1d_backward", "pool2d",
            "pool2d_backward", "set_num_threads", "get_num_threads", "show_config",
            "__version__"]

@@ -1,19 +1,25 @@
 """Geometry of convolution and pooling calls: strides, padding, output sizes.
 
-Conv2DGeometry and Pool2DGeometry validate one call's shapes and arguments and hold the
-normalised values the kernels take; conv1d calls map onto conv2d on (N, 1, L, C).
+ConvGeometry and PoolGeometry (2-D and 3-D subclasses) validate one call's shapes and
+arguments and hold the normalised values the kernels take; conv1d calls map onto conv2d
+on (N, 1, L, C), conv2d_transpose onto the conv2d it transposes.
 """
+import math
+
 from fastconv._limits import check_sizes
-from fastconv._validate import as_float_array, as_int, check_ndim, int_pair
+from fastconv._validate import COUNT_WORDS, as_float_array, as_int, check_ndim, int_pair, int_tuple
 
 POOL_MODES = ("max", "min", "avg")
+# Names of the spatial axes, for the last `rank` of them.
+AXES = "DHW"
+LAYOUTS = {2: "(N, H, W, C)", 3: "(N, D, H, W, C)"}
 
 
-def pool_inputs(x, pool_size, strides, padding, mode):
-    """x (N, H, W, C) as a float array and the validated pooling geometry."""
+def pool_inputs(x, pool_size, strides, padding, mode, rank=2):
+    """x (N, *spatial, C) as a float array and the validated pooling geometry."""
     x = as_float_array("x", x)
-    check_ndim("x", x, 4, "(N, H, W, C)")
-    return x, Pool2DGeometry(x.shape, pool_size, strides, padding, mode)
+    check_ndim("x", x, rank + 2, LAYOUTS[rank])
+    return x, POOL_GEOMETRIES[rank](x.shape, pool_size, strides, padding, mode)
 
 
 def same_padding(size, k, stride):
@@ -23,30 +29,32 @@ def same_padding(size, k, stride):
     return total // 2, total - total // 2
 
 
-def resolve_padding(name, padding, in_hw, k_hw, s_hw, max_pad_hw):
-    """Padding as ((top, bottom), (left, right)).
+def resolve_padding(name, padding, sizes, windows, strides, max_pads):
+    """Padding as one (before, after) pair per spatial axis.
 
-    Accepts "valid", "same", an int, a pair (symmetric per dimension) or a pair of
-    pairs. Each side may be at most max_pad_hw[d]: beyond that, whole output rows
-    would see nothing but padding, which is never what a caller meant.
+    Accepts "valid", "same", an int, one int per axis (symmetric) or one pair per axis.
+    Each side may be at most max_pads[d]: beyond that, whole output rows would see
+    nothing but padding, which is never what a caller meant.
     """
+    rank = len(sizes)
+    spelling = f"'valid', 'same', an int or {COUNT_WORDS[rank]}"
     if isinstance(padding, str):
         mode = padding.lower()
         if mode == "valid":
-            return (0, 0), (0, 0)
+            return ((0, 0),) * rank
         if mode == "same":
-            return tuple(same_padding(i, k, s) for i, k, s in zip(in_hw, k_hw, s_hw))
-        raise ValueError(f"{name} must be 'valid', 'same', an int or a pair, got {padding!r}")
-    if isinstance(padding, (tuple, list)) and len(padding) == 2 and all(
+            return tuple(same_padding(i, k, s) for i, k, s in zip(sizes, windows, strides))
+        raise ValueError(f"{name} must be {spelling}, got {padding!r}")
+    if isinstance(padding, (tuple, list)) and len(padding) == rank and all(
             isinstance(p, (tuple, list)) for p in padding):
         pads = tuple(int_pair(name, p, minimum=0) for p in padding)
     else:
-        pads = tuple((p, p) for p in int_pair(name, padding, minimum=0))
+        pads = tuple((p, p) for p in int_tuple(name, padding, rank, minimum=0))
     for d, (before, after) in enumerate(pads):
-        if max(before, after) > max_pad_hw[d]:
+        if max(before, after) > max_pads[d]:
             raise ValueError(
-                f"{name} {padding!r} is too large for a window of size {k_hw[d]} "
-                f"(at most {max_pad_hw[d]} per side along {'HW'[d]})")
+                f"{name} {padding!r} is too large for a window of size {windows[d]} "
+                f"(at most {max_pads[d]} per side along {AXES[-rank:][d]})")
     return pads
 
 
@@ -59,14 +67,17 @@ def out_size(name, size, pad, k, stride, axis):
     return (padded - k) // stride + 1
 
 
-class Conv2DGeometry:
-    """Validated shapes of one conv2d call: input, kernel, strides, padding, dilation,
-    groups, output. With groups g, w is (KH, KW, C // g, K) and output channels
-    [j*K/g, (j+1)*K/g) see input channels [j*C/g, (j+1)*C/g) only."""
+class ConvGeometry:
+    """Validated shapes of one convolution of rank RANK (2 or 3): input (N, *spatial, C),
+    kernel (*window, C // groups, K), strides, padding, dilation, groups, output. Output
+    channels [j*K/g, (j+1)*K/g) see input channels [j*C/g, (j+1)*C/g) only."""
+
+    RANK = None
 
     def __init__(self, x_shape, w_shape, strides, padding, dilation=1, groups=1):
-        n, h, w, c = x_shape
-        kh, kw, c_in, c_out = w_shape
+        rank = self.RANK
+        n, *spatial, c = x_shape
+        *window, c_in, c_out = w_shape
         groups = as_int("groups", groups)
         if groups < 1:
             raise ValueError(f"groups must be >= 1, got {groups}")
@@ -78,64 +89,102 @@ class Conv2DGeometry:
             per_group = "" if groups == 1 else f" in {groups} groups, {c // groups} each"
             raise ValueError(f"w has {c_in} input channels (shape {tuple(w_shape)}) but x has "
                              f"{c}{per_group} (shape {tuple(x_shape)})")
-        if min(h, w, c, kh, kw, c_out) == 0:
+        if min(*spatial, c, *window, c_out) == 0:
             raise ValueError(f"zero-size dimension: x {x_shape}, w {w_shape}")
-        self.n, self.h, self.w, self.c = n, h, w, c
-        self.kh, self.kw, self.k = kh, kw, c_out
-        self.groups = groups
-        self.strides = int_pair("strides", strides)
-        self.dilation = int_pair("dilation", dilation)
+        self.n, self.c, self.k, self.groups = n, c, c_out, groups
+        self.spatial, self.window = tuple(spatial), tuple(window)
+        self.strides = int_tuple("strides", strides, rank)
+        self.dilation = int_tuple("dilation", dilation, rank)
         # The dilated kernel's extent: what padding and output sizes are made of.
-        ekh, ekw = ((k - 1) * d + 1 for k, d in zip((kh, kw), self.dilation))
-        self.padding = resolve_padding("padding", padding, (h, w), (ekh, ekw), self.strides,
-                                       (ekh - 1, ekw - 1))
-        what = "kernel" if self.dilation == (1, 1) else "dilated kernel"
-        self.oh = out_size(what, h, self.padding[0], ekh, self.strides[0], "H")
-        self.ow = out_size(what, w, self.padding[1], ekw, self.strides[1], "W")
+        extents = tuple((k - 1) * d + 1 for k, d in zip(window, self.dilation))
+        self.padding = resolve_padding("padding", padding, self.spatial, extents, self.strides,
+                                       tuple(e - 1 for e in extents))
+        what = "kernel" if max(self.dilation) == 1 else "dilated kernel"
+        self.out_spatial = tuple(out_size(what, size, pad, e, s, axis) for size, pad, e, s, axis
+                                 in zip(self.spatial, self.padding, extents, self.strides,
+                                        AXES[-rank:]))
         # Every pass holds x, w and y (or dx, dw and dy) at once, and a zero-padded copy
         # of x when there is padding.
-        (pt, pb), (pl, pr) = self.padding
-        counts = {"x": n * h * w * c, "w": kh * kw * c_in * c_out,
-                  "y": n * self.oh * self.ow * c_out}
-        if pt or pb or pl or pr:
-            counts["padded x"] = n * (h + pt + pb) * (w + pl + pr) * c
-        check_sizes(f"conv2d of x {tuple(x_shape)} with w {tuple(w_shape)}", counts)
+        counts = {"x": math.prod(x_shape), "w": math.prod(w_shape),
+                  "y": math.prod(self.out_shape)}
+        if any(sum(p) for p in self.padding):
+            counts["padded x"] = n * c * math.prod(s + sum(p) for s, p in
+                                                   zip(spatial, self.padding))
+        check_sizes(f"conv{rank}d of x {tuple(x_shape)} with w {tuple(w_shape)}", counts)
 
     @property
     def depthwise(self):
         """One input channel per group: the depthwise kernel's case."""
-        return self.groups == self.c
+        return self.groups == self.c > 1
 
     @property
     def out_shape(self):
-        return (self.n, self.oh, self.ow, self.k)
+        return (self.n,) + self.out_spatial + (self.k,)
 
 
-class Pool2DGeometry:
-    """Validated shapes of one pool2d call."""
+class Conv2DGeometry(ConvGeometry):
+    """A conv2d call: x (N, H, W, C), w (KH, KW, C // groups, K)."""
+
+    RANK = 2
+    h = property(lambda self: self.spatial[0])
+    w = property(lambda self: self.spatial[1])
+    kh = property(lambda self: self.window[0])
+    kw = property(lambda self: self.window[1])
+    oh = property(lambda self: self.out_spatial[0])
+    ow = property(lambda self: self.out_spatial[1])
+
+
+class Conv3DGeometry(ConvGeometry):
+    """A conv3d call: x (N, D, H, W, C), w (KD, KH, KW, C // groups, K)."""
+
+    RANK = 3
+
+
+class PoolGeometry:
+    """Validated shapes of one pooling call of rank RANK (2 or 3)."""
+
+    RANK = None
 
     def __init__(self, x_shape, pool_size, strides, padding, mode):
+        rank = self.RANK
         if mode not in POOL_MODES:
             raise ValueError(f"mode must be one of {POOL_MODES}, got {mode!r}")
-        n, h, w, c = x_shape
-        if min(h, w, c) == 0:
+        n, *spatial, c = x_shape
+        if min(*spatial, c) == 0:
             raise ValueError(f"zero-size dimension: x {x_shape}")
-        self.n, self.h, self.w, self.c = n, h, w, c
-        self.mode = mode
-        self.pool = int_pair("pool_size", pool_size)
-        self.strides = self.pool if strides is None else int_pair("strides", strides)
+        self.n, self.c, self.spatial, self.mode = n, c, tuple(spatial), mode
+        self.pool = int_tuple("pool_size", pool_size, rank)
+        self.strides = self.pool if strides is None else int_tuple("strides", strides, rank)
         # PyTorch's rule: padding at most half the window, so every window holds a real
         # pixel ("same" always satisfies it).
-        self.padding = resolve_padding("padding", padding, (h, w), self.pool, self.strides,
-                                       (self.pool[0] // 2, self.pool[1] // 2))
-        self.oh = out_size("pool_size", h, self.padding[0], self.pool[0], self.strides[0], "H")
-        self.ow = out_size("pool_size", w, self.padding[1], self.pool[1], self.strides[1], "W")
-        check_sizes(f"pool2d of x {tuple(x_shape)}",
-                    {"x": n * h * w * c, "y": n * self.oh * self.ow * c})
+        self.padding = resolve_padding("padding", padding, self.spatial, self.pool, self.strides,
+                                       tuple(p // 2 for p in self.pool))
+        self.out_spatial = tuple(out_size("pool_size", size, pad, p, s, axis)
+                                 for size, pad, p, s, axis in zip(self.spatial, self.padding,
+                                                                  self.pool, self.strides,
+                                                                  AXES[-rank:]))
+        check_sizes(f"pool{rank}d of x {tuple(x_shape)}",
+                    {"x": math.prod(x_shape), "y": math.prod(self.out_shape)})
 
     @property
     def out_shape(self):
-        return (self.n, self.oh, self.ow, self.c)
+        return (self.n,) + self.out_spatial + (self.c,)
+
+
+class Pool2DGeometry(PoolGeometry):
+    RANK = 2
+    h = property(lambda self: self.spatial[0])
+    w = property(lambda self: self.spatial[1])
+    oh = property(lambda self: self.out_spatial[0])
+    ow = property(lambda self: self.out_spatial[1])
+
+
+class Pool3DGeometry(PoolGeometry):
+    RANK = 3
+
+
+POOL_GEOMETRIES = {2: Pool2DGeometry, 3: Pool3DGeometry}
+CONV_GEOMETRIES = {2: Conv2DGeometry, 3: Conv3DGeometry}
 
 
 class Conv2DTransposeGeometry:

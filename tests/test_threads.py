@@ -40,6 +40,15 @@ def run_all_kernels(dtype):
         y_relu = fastconv.conv2d(x, w, b, strides, padding, activation="relu", **geometry)
         outs += [y_relu, *fastconv.conv2d_backward(dy, x, w, strides, padding,
                                                    activation="relu", y=y_relu, **geometry)]
+    # A 3-D convolution (two depth planes per block of dw rows) and 3-D pooling.
+    x3 = random_array(rng, (3, 5, 6, 7, 4), dtype)
+    w3 = random_array(rng, (3, 2, 3, 4, 18), dtype)
+    y3 = fastconv.conv3d(x3, w3, None, (1, 2, 1), "same")
+    outs += [y3, *fastconv.conv3d_backward(random_array(rng, y3.shape, dtype), x3, w3,
+                                           (1, 2, 1), "same")]
+    for pool, stride in [(2, None), ((3, 2, 2), 1)]:
+        p3 = fastconv.pool3d(y3, pool, stride, "valid", "max")
+        outs += [p3, fastconv.pool3d_backward(p3, y3, pool, stride, "valid", "max")]
     # Overlapping windows (stride < pool) take the image-partitioned backward path.
     for mode in ["max", "min", "avg"]:
         for pool, stride in [(2, None), (3, 1)]:

@@ -1,5 +1,5 @@
-# conv2d backward-weights (included by _conv.pyx):
-#   dw[(r,s,c), k] = sum_{pixels} xpad[pixel + (r*dh, s*dw), c] * dy[pixel, k],
+# Convolution backward-weights (included by _conv.pyx), 2-D or 3-D:
+#   dw[(a,r,s,c), k] = sum_{pixels} xpad[pixel + (a*dd, r*dh, s*dw), c] * dy[pixel, k],
 #   db[k] = sum dy[pixel, k]                       (c and k of the same group)
 # The reduction over pixels is split into a fixed number of row groups (set by the shapes
 # alone, never by the thread count); each row group sums into its own partial, and the
@@ -20,21 +20,23 @@ cdef inline long dw_row_groups(long rows, long dw_len) noexcept nogil:
     return max(min(DW_MAX_GROUPS, rows, DW_PARTIAL_BUDGET // dw_len), 1)
 
 
-cdef void weights_block(const fc_variant *var, const floating *dy__nhwk, const floating *mask,
-                        const floating *xp__nhwc, long row, long nrows, const ConvShape *g,
+cdef void weights_block(const fc_variant *var, const floating *dy__ndhwk, const floating *mask,
+                        const floating *xp__ndhwc, long row, long nrows, const ConvShape *g,
                         const long *off_kd, floating *part, floating *dypack__pkn, long *off,
                         floating *tile) noexcept nogil:
-    """Add rows row .. row+nrows (of N*OH, one image) into the partial: dw, then db."""
+    """Add rows row .. row+nrows (of N*OD*OH, one output plane) into the partial: dw,
+    then db."""
     cdef int mr = tile_rows_of(var, part), nr = tile_cols_of(var, part), i
-    cdef long k = g.k, kdg = g.kh * g.kw * g.cg, panels = (g.kg + nr - 1) // nr
-    cdef long img = row // g.oh, oy = row % g.oh, pixels = nrows * g.ow
+    cdef long k = g.k, kdg = g.kd * g.kh * g.kw * g.cg, panels = (g.kg + nr - 1) // nr
+    cdef long plane = row // g.oh, oy = row % g.oh, pixels = nrows * g.ow
+    cdef long img = plane // g.od, oz = plane % g.od
     cdef long j, pn, k0, kn, p, kd0, m, tile_index
     cdef floating *pdb = part + kdg * k
-    cdef const floating *a = xp__nhwc + (img * g.hp + oy * g.sh) * g.wp * g.c
+    cdef const floating *a = xp__ndhwc + ((img * g.dp + oz * g.sd) * g.hp + oy * g.sh) * g.wp * g.c
     cdef floating *dst[FC_MR_MAX]
     for j in range(g.groups):
         # The group's columns of dy, masked by ReLU, as B panels.
-        pack_panels(dypack__pkn, dy__nhwk + row * g.ow * k + j * g.kg,
+        pack_panels(dypack__pkn, dy__ndhwk + row * g.ow * k + j * g.kg,
                     NULL if mask == NULL else mask + row * g.ow * k + j * g.kg, pixels, g.kg,
                     k, nr)
         # db from the packed (masked) dy: panel by panel, pixel by pixel.
@@ -66,89 +68,93 @@ cdef void weights_block(const fc_variant *var, const floating *dy__nhwk, const f
                     add_to(part + (kd0 + i) * k + k0, tile + i * nr, kn)
 
 
-cdef void depthwise_weights_block(const floating *dy__nhwk, const floating *mask,
-                                  const floating *xp__nhwc, long row, long nrows,
+cdef void depthwise_weights_block(const floating *dy__ndhwk, const floating *mask,
+                                  const floating *xp__ndhwc, long row, long nrows,
                                   const ConvShape *g, floating *part,
                                   floating *dy_row) noexcept nogil:
     """The depthwise case of weights_block, vectorised over channels: part holds dw as
-    (KH, KW, K), then db (K)."""
-    cdef long k = g.k, c = g.c, m = g.kg, rr, ox, r, s, ci, jj, o, at
-    cdef long img, oy
-    cdef floating *pdb = part + g.kh * g.kw * k
+    (KD, KH, KW, K), then db (K)."""
+    cdef long k = g.k, c = g.c, m = g.kg, rr, ox, a, r, s, ci, jj, o, at
+    cdef long plane, img, oz, oy
+    cdef floating *pdb = part + g.kd * g.kh * g.kw * k
     cdef floating *taps
     cdef const floating *pixel
     for rr in range(row, row + nrows):
-        img = rr // g.oh
+        plane = rr // g.oh
         oy = rr % g.oh
+        img = plane // g.od
+        oz = plane % g.od
         for ox in range(g.ow):
             at = (rr * g.ow + ox) * k
-            copy_masked(dy_row, dy__nhwk + at, NULL if mask == NULL else mask + at, k)
+            copy_masked(dy_row, dy__ndhwk + at, NULL if mask == NULL else mask + at, k)
             add_to(pdb, dy_row, k)
-            for r in range(g.kh):
-                for s in range(g.kw):
-                    pixel = xp__nhwc + ((img * g.hp + oy * g.sh + r * g.dh) * g.wp
-                                        + ox * g.sw + s * g.dw) * c
-                    taps = part + (r * g.kw + s) * k
-                    if m == 1:
-                        multiply_add(taps, pixel, dy_row, c)
-                    else:
-                        for ci in range(c):
-                            for jj in range(m):
-                                o = ci * m + jj
-                                taps[o] = taps[o] + pixel[ci] * dy_row[o]
+            for a in range(g.kd):
+                for r in range(g.kh):
+                    for s in range(g.kw):
+                        pixel = tap_pixel(xp__ndhwc, g, img, oz, oy, ox, a, r, s)
+                        taps = part + ((a * g.kh + r) * g.kw + s) * k
+                        if m == 1:
+                            multiply_add(taps, pixel, dy_row, c)
+                        else:
+                            for ci in range(c):
+                                for jj in range(m):
+                                    o = ci * m + jj
+                                    taps[o] = taps[o] + pixel[ci] * dy_row[o]
 
 
 cdef void weights_row_group(const fc_variant *var, long grp, long row_groups,
-                            const floating *dy__nhwk, const floating *mask,
-                            const floating *xp__nhwc, const ConvShape *g, const long *off_kd,
+                            const floating *dy__ndhwk, const floating *mask,
+                            const floating *xp__ndhwc, const ConvShape *g, const long *off_kd,
                             floating *part, long part_len, floating *dypack__pkn, long *off,
                             floating *tile) noexcept nogil:
     """Row group grp's partial sums of dw and db, block by block: a block is consecutive
-    output rows of one image, at most enough pixels to keep its packed dy in L2."""
-    cdef long rows_total = g.n * g.oh, block_rows = max(DW_BLOCK_PIXELS // g.ow, 1), nrows
+    output rows of one output plane, at most enough pixels to keep its packed dy in L2."""
+    cdef long rows_total = g.n * g.od * g.oh, block_rows = max(DW_BLOCK_PIXELS // g.ow, 1), nrows
     cdef long row = grp * rows_total // row_groups, r1 = (grp + 1) * rows_total // row_groups
     memset(part, 0, sizeof(floating) * part_len)
     while row < r1:
         nrows = min(r1 - row, g.oh - row % g.oh, block_rows)
         if g.cg == 1 and g.groups > 1:
-            depthwise_weights_block(dy__nhwk, mask, xp__nhwc, row, nrows, g, part, dypack__pkn)
+            depthwise_weights_block(dy__ndhwk, mask, xp__ndhwc, row, nrows, g, part, dypack__pkn)
         else:
-            weights_block(var, dy__nhwk, mask, xp__nhwc, row, nrows, g, off_kd, part,
+            weights_block(var, dy__ndhwk, mask, xp__ndhwc, row, nrows, g, off_kd, part,
                           dypack__pkn, off, tile)
         row = row + nrows
 
 
-cdef int conv2d_backward_weights_driver(const floating *dy__nhwk, const floating *mask,
-                                        const floating *x__nhwc, floating *dw__hwck,
+cdef int conv_backward_weights_driver(const floating *dy__ndhwk, const floating *mask,
+                                        const floating *x__ndhwc, floating *dw__dhwck,
                                         floating *db, const ConvShape *g,
                                         int nthreads) noexcept nogil:
     """dw and db for dy; 0, or -1 if a workspace could not be allocated."""
     cdef const fc_variant *var = active_variant
-    cdef int nr = tile_cols_of(var, dw__hwck), tid = 0
-    cdef long kdg = g.kh * g.kw * g.cg, panels = (g.kg + nr - 1) // nr
-    cdef long row_groups = dw_row_groups(g.n * g.oh, kdg * g.k), grp, gg, e, r, s, cc
+    cdef int nr = tile_cols_of(var, dw__dhwck), tid = 0
+    cdef long kdg = g.kd * g.kh * g.kw * g.cg, panels = (g.kg + nr - 1) // nr
+    cdef long row_groups = dw_row_groups(g.n * g.od * g.oh, kdg * g.k), grp, gg, e, a, r, s, cc
     cdef long part_len = kdg * g.k + g.k          # dw partial, then db partial
     # A packed-dy block for the GEMM form; one masked dy pixel for the depthwise form.
     cdef long dypack_len = max(panels * max(DW_BLOCK_PIXELS // g.ow, 1) * g.ow * nr, g.k)
     cdef floating total
     cdef TileScratch scratch
-    cdef floating *xp__nhwc = pad_input(x__nhwc, g, nthreads)
+    cdef floating *xp__ndhwc = pad_input(x__ndhwc, g, nthreads)
     cdef floating *partials = <floating *>fc_alloc(sizeof(floating) * row_groups * part_len)
     # One packed-dy buffer per row group, not per thread: a row group's work is the same
     # whichever thread runs it.
     cdef floating *dypacks = <floating *>fc_alloc(sizeof(floating) * row_groups * dypack_len)
     cdef long *off_kd = <long *>fc_alloc(sizeof(long) * kdg)
     cdef bint ok = alloc_tile_scratch(&scratch, nthreads, sizeof(floating))
-    if ok and xp__nhwc != NULL and partials != NULL and dypacks != NULL and off_kd != NULL:
-        # Offset of row (r, s, c) of the GEMM (group 0's channels) from a pixel's corner.
-        for r in range(g.kh):
-            for s in range(g.kw):
-                for cc in range(g.cg):
-                    off_kd[(r * g.kw + s) * g.cg + cc] = (r * g.dh * g.wp + s * g.dw) * g.c + cc
+    if ok and xp__ndhwc != NULL and partials != NULL and dypacks != NULL and off_kd != NULL:
+        # Offset of row (a, r, s, c) of the GEMM (group 0's channels) from a pixel's corner.
+        for a in range(g.kd):
+            for r in range(g.kh):
+                for s in range(g.kw):
+                    for cc in range(g.cg):
+                        off_kd[((a * g.kh + r) * g.kw + s) * g.cg + cc] = (
+                            ((a * g.dd * g.hp + r * g.dh) * g.wp + s * g.dw) * g.c + cc)
         with parallel(num_threads=nthreads):
             tid = threadid()
             for grp in prange(row_groups, schedule='static'):
-                weights_row_group(var, grp, row_groups, dy__nhwk, mask, xp__nhwc, g, off_kd,
+                weights_row_group(var, grp, row_groups, dy__ndhwk, mask, xp__ndhwc, g, off_kd,
                                   partials + grp * part_len, part_len,
                                   dypacks + grp * dypack_len, scratch.offsets + tid * FC_MR_MAX,
                                   <floating *>scratch.tiles + tid * FC_MR_MAX * FC_NR_MAX)
@@ -159,13 +165,13 @@ cdef int conv2d_backward_weights_driver(const floating *dy__nhwk, const floating
             for gg in range(row_groups):
                 total = total + partials[gg * part_len + e]
             if e < kdg * g.k:
-                dw__hwck[e] = total
+                dw__dhwck[e] = total
             else:
                 db[e - kdg * g.k] = total
     else:
         ok = False
-    if xp__nhwc != NULL:
-        free_padded(xp__nhwc, x__nhwc)
+    if xp__ndhwc != NULL:
+        free_padded(xp__ndhwc, x__ndhwc)
     fc_free(partials)
     fc_free(dypacks)
     fc_free(off_kd)

@@ -1,6 +1,6 @@
 # Helpers shared by the conv2d drivers (included by _conv.pyx): the call's geometry,
 # padding, packing of B panels, and a tile's row pointers and epilogue.
-# Pointer names carry their layout: x__nhwc, w__hwck, pack__pkn (panel, row, lane).
+# Pointer names carry their layout: x__ndhwc, w__dhwck, pack__pkn (panel, row, lane).
 
 from cython.parallel cimport prange
 from libc.string cimport memcpy, memset
@@ -8,36 +8,39 @@ from libc.string cimport memcpy, memset
 
 
 cdef struct ConvShape:
-    # One conv2d call, as fastconv.ops validated it (Conv2DGeometry).
-    long n, h, w, c, kh, kw, k, oh, ow
-    long sh, sw, dh, dw            # strides, dilation
-    long pt, pb, pl, pr            # padding
+    # One convolution, as fastconv.ops validated it; a 2-D one has d = kd = od = 1.
+    long n, d, h, w, c, kd, kh, kw, k, od, oh, ow
+    long sd, sh, sw, dd, dh, dw    # strides, dilation
+    long pf, pk, pt, pb, pl, pr    # padding: front/back (depth), top/bottom, left/right
     long groups, cg, kg            # groups; input and output channels per group
-    long hp, wp                    # the padded input's height and width
+    long dp, hp, wp                # the padded input's depth, height and width
 
 
-cdef floating *pad_input(const floating *x__nhwc, const ConvShape *g,
+cdef floating *pad_input(const floating *x__ndhwc, const ConvShape *g,
                          int nthreads) noexcept nogil:
-    """Zero-padded copy of x as (N, HP, WP, C); x itself when there is no padding; NULL
-    if the copy cannot be allocated."""
-    if not (g.pt | g.pb | g.pl | g.pr):
-        return <floating *>x__nhwc
-    cdef long row, ih, c = g.c
-    cdef floating *xp__nhwc = <floating *>fc_alloc(sizeof(floating) * g.n * g.hp * g.wp * c)
+    """Zero-padded copy of x as (N, DP, HP, WP, C); x itself when there is no padding;
+    NULL if the copy cannot be allocated."""
+    if not (g.pf | g.pk | g.pt | g.pb | g.pl | g.pr):
+        return <floating *>x__ndhwc
+    cdef long row, plane, iz, ih, c = g.c
+    cdef floating *xp__ndhwc = <floating *>fc_alloc(
+        sizeof(floating) * g.n * g.dp * g.hp * g.wp * c)
     cdef floating *dst
-    if xp__nhwc == NULL:
+    if xp__ndhwc == NULL:
         return NULL
-    for row in prange(g.n * g.hp, num_threads=nthreads, schedule='static'):
+    for row in prange(g.n * g.dp * g.hp, num_threads=nthreads, schedule='static'):
+        plane = row // g.hp
+        iz = plane % g.dp - g.pf
         ih = row % g.hp - g.pt
-        dst = xp__nhwc + row * g.wp * c
-        if ih < 0 or ih >= g.h:
+        dst = xp__ndhwc + row * g.wp * c
+        if iz < 0 or iz >= g.d or ih < 0 or ih >= g.h:
             memset(dst, 0, sizeof(floating) * g.wp * c)
         else:
             memset(dst, 0, sizeof(floating) * g.pl * c)
-            memcpy(dst + g.pl * c, x__nhwc + ((row // g.hp) * g.h + ih) * g.w * c,
+            memcpy(dst + g.pl * c, x__ndhwc + (((plane // g.dp) * g.d + iz) * g.h + ih) * g.w * c,
                    sizeof(floating) * g.w * c)
             memset(dst + (g.pl + g.w) * c, 0, sizeof(floating) * g.pr * c)
-    return xp__nhwc
+    return xp__ndhwc
 
 
 cdef inline void free_padded(floating *xp, const floating *x) noexcept nogil:

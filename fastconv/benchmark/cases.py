@@ -20,6 +20,7 @@ import fastconv.reference
 from fastconv._blas_threads import single_threaded_blas
 from fastconv._kernels import _conv
 from fastconv.benchmark.shapes import ConvShape
+from fastconv.ops import _lift, _window_args
 
 FASTCONV = "fastconv"
 REFERENCE = "reference"
@@ -86,16 +87,18 @@ def _conv_cases(shape, dtype, rng):
     flops = shape.flops()
     args = (shape.strides, shape.padding)
 
+    window = (*_window_args(g), g.groups)
+
     def backward_input():
         dx = np.empty(x.shape, dtype)
-        _conv.conv2d_backward_data(dy, None, w, dx, g.strides, g.padding, g.dilation,
-                                   g.groups, fastconv.get_num_threads())
+        _conv.conv_backward_data(_lift(dy), None, _lift(w, kernel=True), _lift(dx), *window,
+                                 fastconv.get_num_threads())
 
     def backward_weight():
         dw = np.empty(w.shape, dtype)
         db = np.empty(shape.k, dtype)
-        _conv.conv2d_backward_weights(dy, None, x, dw, db, g.strides, g.padding, g.dilation,
-                                      g.groups, fastconv.get_num_threads())
+        _conv.conv_backward_weights(_lift(dy), None, _lift(x), _lift(dw, kernel=True), db,
+                                    *window, fastconv.get_num_threads())
 
     return [
         Case(shape, FORWARD, flops, GFLOPS, inputs, {
