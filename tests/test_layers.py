@@ -40,6 +40,17 @@ CASES = [
      layers.Conv2DTranspose(2, (2, 3), strides=(2, 3), output_padding=(1, 2),
                             data_format="channels_first", **kw),
      (3, 4, 3), (2, 9, 11), 2 * 3 * 2 * 3 + 2),
+    ("conv3d_same_relu", lambda **kw: layers.Conv3D(3, (2, 3, 2), padding="same",
+                                                     activation="relu", **kw),
+     (4, 5, 4, 2), (4, 5, 4, 3), 2 * 3 * 2 * 2 * 3 + 3),
+    ("conv3d_channels_first_strided_grouped_dilated", lambda **kw: layers.Conv3D(
+        4, 2, strides=(1, 2, 1), groups=2, dilation_rate=(2, 1, 1),
+        data_format="channels_first", **kw),
+     (2, 5, 5, 4), (4, 3, 2, 3), 2 * 2 * 2 * 1 * 4 + 4),
+    ("max_pool3d", lambda **kw: layers.MaxPooling3D(**kw), (4, 5, 4, 2), (2, 2, 2, 2), 0),
+    ("avg_pool3d_same_channels_first", lambda **kw: layers.AveragePooling3D(
+        (1, 2, 3), strides=(1, 2, 2), padding="same", data_format="channels_first", **kw),
+     (2, 3, 5, 5), (2, 3, 3, 3), 0),
     ("max_pool2d", lambda **kw: layers.MaxPooling2D(**kw), (6, 5, 2), (3, 2, 2), 0),
     ("min_pool2d_same", lambda **kw: layers.MinPooling2D(3, strides=2, padding="same", **kw),
      (7, 7, 2), (4, 4, 2), 0),

@@ -1,16 +1,15 @@
-"""Conv2D and Conv1D: one class over the fastconv convolution kernels.
+"""Conv1D, Conv2D and Conv3D: one class over the fastconv convolution kernels.
 
-Kernels are (KH, KW, C_in // groups, C_out) for Conv2D and (K, C_in // groups, C_out) for
-Conv1D, as in Keras, whatever the data_format: channels_first inputs are transposed at
-the edge.
+Kernels are (*kernel_size, C_in // groups, C_out), as in Keras, whatever the data_format:
+channels_first inputs are transposed at the edge.
 """
 from fastconv import activations, initializers, ops
-from fastconv._geometry import Conv2DGeometry, conv1d_as_2d
+from fastconv._geometry import Conv2DGeometry, Conv3DGeometry, conv1d_as_2d
 from fastconv.layers.base import (Layer, check_data_format, from_channels_last,
                                   shape_from_channels_last, shape_to_channels_last,
                                   to_channels_last)
 
-__all__ = ["Conv1D", "Conv2D"]
+__all__ = ["Conv1D", "Conv2D", "Conv3D"]
 
 
 def positive_int(name, value):
@@ -152,6 +151,29 @@ class Conv2D(_Conv):
 
     def _output_shape_channels_last(self, shape, kernel_shape):
         g = Conv2DGeometry((1,) + shape, kernel_shape, self.strides, self.padding,
+                           self.dilation_rate, self.groups)
+        return g.out_shape[1:]
+
+
+class Conv3D(Conv2D):
+    """3-D convolution (cross-correlation) of (N, D, H, W, C) volumes, Keras's Conv3D."""
+
+    RANK = 3
+
+    def conv(self, x, activation=None):
+        return ops.conv3d(x, self.params["kernel"], self.params.get("bias"), self.strides,
+                          self.padding, activation, self.dilation_rate, self.groups)
+
+    def conv_backward(self, dy, relu_output, input_gradient):
+        dx, dw, db = ops.conv3d_backward(dy, self._x, self.params["kernel"], self.strides,
+                                         self.padding, None if relu_output is None else "relu",
+                                         relu_output, input_gradient, self.dilation_rate,
+                                         self.groups)
+        self._store_gradients(dw, db)
+        return dx
+
+    def _output_shape_channels_last(self, shape, kernel_shape):
+        g = Conv3DGeometry((1,) + shape, kernel_shape, self.strides, self.padding,
                            self.dilation_rate, self.groups)
         return g.out_shape[1:]
 

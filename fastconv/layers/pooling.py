@@ -1,19 +1,24 @@
-"""Pooling layers over the fastconv pool2d kernels.
+"""Pooling layers over the fastconv pool2d and pool3d kernels.
 
-One class does max, min and average pooling in 1-D and 2-D (a 1-D input (N, L, C) is
-pooled as (N, 1, L, C)); global pooling is pool2d with a window as large as the input.
+One class does max, min and average pooling in 1-D, 2-D and 3-D (a 1-D input (N, L, C)
+is pooled as (N, 1, L, C)); global pooling is pool2d with a window as large as the input.
 """
 from fastconv import ops
-from fastconv._geometry import Pool2DGeometry
+from fastconv._geometry import POOL_GEOMETRIES
 from fastconv.layers.base import (Layer, check_data_format, from_channels_last,
                                   shape_from_channels_last, shape_to_channels_last,
                                   to_channels_last)
 from fastconv.layers.conv import int_tuple
 
 __all__ = ["MaxPooling2D", "MinPooling2D", "AveragePooling2D", "MaxPooling1D",
-           "AveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+           "AveragePooling1D", "MaxPooling3D", "AveragePooling3D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
            "GlobalAveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling3D",
            "GlobalMaxPooling3D"]
+
+
+# The kernels each rank runs on: 1-D inputs go through the 2-D ones.
+KERNELS = {1: (ops.pool2d, ops.pool2d_backward), 2: (ops.pool2d, ops.pool2d_backward),
+           3: (ops.pool3d, ops.pool3d_backward)}
 
 
 def _as_2d(x, rank):
@@ -58,19 +63,21 @@ class Pooling(Layer):
                              f"got input_shape (None,) + {tuple(input_shape)}")
         shape = shape_to_channels_last(input_shape, self.data_format)
         args = self._kernel_args()
-        g = Pool2DGeometry((1,) + _window_2d(shape[:-1], self.RANK) + shape[-1:],
-                           args["pool_size"], args["strides"], self.padding, self.MODE)
-        # g.out_shape is (1, OH, OW, C); a 1-D layer's OH is 1.
-        return shape_from_channels_last(g.out_shape[3 - self.RANK:], self.data_format)
+        spatial = _window_2d(shape[:-1], self.RANK)
+        g = POOL_GEOMETRIES[len(spatial)]((1,) + spatial + shape[-1:], args["pool_size"],
+                                          args["strides"], self.padding, self.MODE)
+        # g.out_shape is (1, *spatial, C); a 1-D layer's is (1, 1, L, C).
+        return shape_from_channels_last(g.out_shape[1 + len(spatial) - self.RANK:],
+                                        self.data_format)
 
     def call(self, x, training):
         self._x = _as_2d(to_channels_last(x, self.data_format), self.RANK)
-        y = ops.pool2d(self._x, **self._kernel_args())
+        y = KERNELS[self.RANK][0](self._x, **self._kernel_args())
         return from_channels_last(_from_2d(y, self.RANK), self.data_format)
 
     def backward_call(self, dz):
         dz = _as_2d(to_channels_last(dz, self.data_format), self.RANK)
-        dx = ops.pool2d_backward(dz, self._x, **self._kernel_args())
+        dx = KERNELS[self.RANK][1](dz, self._x, **self._kernel_args())
         return from_channels_last(_from_2d(dx, self.RANK), self.data_format)
 
     def get_config(self):
@@ -97,6 +104,14 @@ class MaxPooling1D(Pooling):
 
 class AveragePooling1D(Pooling):
     RANK, MODE = 1, "avg"
+
+
+class MaxPooling3D(Pooling):
+    RANK, MODE = 3, "max"
+
+
+class AveragePooling3D(Pooling):
+    RANK, MODE = 3, "avg"
 
 
 class GlobalPooling(Layer):
