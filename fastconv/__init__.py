@@ -2,8 +2,9 @@
 arrays, and a Keras-style API to train small CNNs with them.
 
 Kernel API (same signatures in fastconv.reference, the plain-NumPy baseline):
-conv2d, conv2d_backward, conv1d, conv1d_backward, pool2d, pool2d_backward,
-set_num_threads, get_num_threads, show_config.
+conv2d, conv2d_backward, conv2d_transpose, conv2d_transpose_backward, conv3d,
+conv3d_backward, conv1d, conv1d_backward, pool2d, pool2d_backward, pool3d,
+pool3d_backward, set_num_threads, get_num_threads, show_config.
 
 Keras-style API (each module imported on first use): fastconv.Input, Model, Sequential;
 fastconv.layers, models (Sequential, Model, load_model), optimizers, losses, metrics,
@@ -20,8 +21,9 @@ except ImportError as exc:  # running from a source tree that was never built
         f"Original error: {exc}") from exc
 
 from fastconv.config import get_num_threads, set_num_threads, show_config
-from fastconv.ops import (conv1d, conv1d_backward, conv2d, conv2d_backward, pool2d,
-                          pool2d_backward)
+from fastconv.ops import (conv1d, conv1d_backward, conv2d, conv2d_backward, conv2d_transpose,
+                          conv2d_transpose_backward, conv3d, conv3d_backward, pool2d,
+                          pool2d_backward, pool3d, pool3d_backward)
 
 # The Keras-style API is reachable as attributes (fastconv.layers.Conv2D, ...) as in Keras,
 # each imported on first use: `import fastconv` then costs NumPy plus the kernels, and a
@@ -45,6 +47,7 @@ def __dir__():
     return sorted(set(globals()) | set(_LAZY_SUBMODULES) | set(_LAZY_NAMES))
 
 
-__all__ = ["conv2d", "conv2d_backward", "conv1d", "conv1d_backward", "pool2d",
+__all__ = ["conv2d", "conv2d_backward", "conv2d_transpose", "conv2d_transpose_backward",
+           "conv3d", "conv3d_backward", "pool3d", "pool3d_backward", "conv1d", "conv1d_backward", "pool2d",
            "pool2d_backward", "set_num_threads", "get_num_threads", "show_config",
            "Input", "Model", "Sequential", "__version__"]

@@ -34,18 +34,30 @@ def check_ndim(name, arr, ndim, layout):
         raise ValueError(f"{name} must be {ndim}-D {layout}, got shape {arr.shape}")
 
 
-def conv_inputs(x, w, b=None):
-    """x (N, H, W, C), w (KH, KW, C_in, C_out) and optional b (C_out,) as float arrays."""
+# Layouts of the convolution arguments by rank, for error messages.
+X_LAYOUTS = {2: "(N, H, W, C)", 3: "(N, D, H, W, C)"}
+W_LAYOUTS = {2: "(KH, KW, C_in, C_out)", 3: "(KD, KH, KW, C_in, C_out)"}
+
+
+def conv_inputs(x, w, b=None, rank=2):
+    """x (N, *spatial, C), w (*window, C_in, C_out) and optional b (C_out,) as float
+    arrays, for a convolution of `rank` spatial axes."""
     x = as_float_array("x", x)
     w = as_float_array("w", w)
-    check_ndim("x", x, 4, "(N, H, W, C)")
-    check_ndim("w", w, 4, "(KH, KW, C_in, C_out)")
-    if b is not None:
-        b = as_float_array("b", b)
-        if b.shape != (w.shape[3],):
-            raise ValueError(f"b must have shape ({w.shape[3]},) to match w {w.shape}, "
-                             f"got {b.shape}")
-    return x, w, b
+    check_ndim("x", x, rank + 2, X_LAYOUTS[rank])
+    check_ndim("w", w, rank + 2, W_LAYOUTS[rank])
+    return x, w, check_bias(b, w.shape[-1], w.shape)
+
+
+def check_bias(b, channels, w_shape):
+    """None, or b as a float array of shape (channels,): w's output channels."""
+    if b is None:
+        return None
+    b = as_float_array("b", b)
+    if b.shape != (channels,):
+        raise ValueError(f"b must have shape ({channels},) to match w {tuple(w_shape)}, "
+                         f"got {b.shape}")
+    return b
 
 
 def check_dy(dy, expected_shape):
@@ -106,21 +118,30 @@ def as_int(name, value):
     return operator.index(value)
 
 
-def int_pair(name, value, minimum=1):
-    """Normalise an int or a pair of ints to a tuple (a, b), each >= minimum."""
+COUNT_WORDS = {2: "a pair", 3: "a triple"}
+
+
+def int_tuple(name, value, count, minimum=1):
+    """Normalise an int or `count` ints to a tuple of `count` ints, each >= minimum."""
+    spelling = f"an int or {COUNT_WORDS.get(count, f'{count}')} of ints"
     if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-        pair = (as_int(name, value[0]), as_int(name, value[1]))
+        if len(value) != count:
+            raise ValueError(f"{name} must be {spelling}, got {value!r}")
+        values = tuple(as_int(name, v) for v in value)
     else:
         try:
             v = as_int(name, value)
         except TypeError:
-            raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}") from None
-        pair = (v, v)
-    if min(pair) < minimum:
+            raise TypeError(f"{name} must be {spelling}, got {value!r}") from None
+        values = (v,) * count
+    if min(values) < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    if max(pair) > C_INDEX_MAX:
+    if max(values) > C_INDEX_MAX:
         raise ValueError(f"{name} must be at most {C_INDEX_MAX} (the kernels' C index "
                          f"limit), got {value!r}")
-    return pair
+    return values
+
+
+def int_pair(name, value, minimum=1):
+    """Normalise an int or a pair of ints to a tuple (a, b), each >= minimum."""
+    return int_tuple(name, value, 2, minimum)

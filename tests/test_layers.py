@@ -18,6 +18,39 @@ CASES = [
      (9, 2), (9, 4), 3 * 2 * 4 + 4),
     ("conv1d_strided", lambda **kw: layers.Conv1D(3, 2, strides=2, **kw), (9, 2), (4, 3),
      2 * 2 * 3 + 3),
+    ("conv2d_dilated_grouped_relu", lambda **kw: layers.Conv2D(
+        4, 3, dilation_rate=(2, 1), groups=2, padding="same", activation="relu", **kw),
+     (7, 6, 4), (7, 6, 4), 3 * 3 * 2 * 4 + 4),
+    ("conv1d_dilated_grouped_causal", lambda **kw: layers.Conv1D(
+        6, 3, dilation_rate=2, groups=3, padding="causal", **kw),
+     (9, 3), (9, 6), 3 * 1 * 6 + 6),
+    ("depthwise_multiplier_relu", lambda **kw: layers.DepthwiseConv2D(
+        3, depth_multiplier=2, padding="same", activation="relu", **kw),
+     (6, 5, 3), (6, 5, 6), 3 * 3 * 3 * 2 + 6),
+    ("depthwise_channels_first_strided", lambda **kw: layers.DepthwiseConv2D(
+        (2, 3), strides=2, use_bias=False, data_format="channels_first", **kw),
+     (3, 7, 6), (3, 3, 2), 2 * 3 * 3),
+    ("separable_dilated_relu", lambda **kw: layers.SeparableConv2D(
+        4, 3, depth_multiplier=2, dilation_rate=2, padding="same", activation="relu", **kw),
+     (7, 7, 2), (7, 7, 4), 3 * 3 * 2 * 2 + 4 * 4 + 4),
+    ("conv2d_transpose_same_relu", lambda **kw: layers.Conv2DTranspose(
+        3, 3, strides=2, padding="same", activation="relu", **kw),
+     (4, 5, 2), (8, 10, 3), 3 * 3 * 3 * 2 + 3),
+    ("conv2d_transpose_valid_output_padding_channels_first", lambda **kw:
+     layers.Conv2DTranspose(2, (2, 3), strides=(2, 3), output_padding=(1, 2),
+                            data_format="channels_first", **kw),
+     (3, 4, 3), (2, 9, 11), 2 * 3 * 2 * 3 + 2),
+    ("conv3d_same_relu", lambda **kw: layers.Conv3D(3, (2, 3, 2), padding="same",
+                                                     activation="relu", **kw),
+     (4, 5, 4, 2), (4, 5, 4, 3), 2 * 3 * 2 * 2 * 3 + 3),
+    ("conv3d_channels_first_strided_grouped_dilated", lambda **kw: layers.Conv3D(
+        4, 2, strides=(1, 2, 1), groups=2, dilation_rate=(2, 1, 1),
+        data_format="channels_first", **kw),
+     (2, 5, 5, 4), (4, 3, 2, 3), 2 * 2 * 2 * 1 * 4 + 4),
+    ("max_pool3d", lambda **kw: layers.MaxPooling3D(**kw), (4, 5, 4, 2), (2, 2, 2, 2), 0),
+    ("avg_pool3d_same_channels_first", lambda **kw: layers.AveragePooling3D(
+        (1, 2, 3), strides=(1, 2, 2), padding="same", data_format="channels_first", **kw),
+     (2, 3, 5, 5), (2, 3, 3, 3), 0),
     ("max_pool2d", lambda **kw: layers.MaxPooling2D(**kw), (6, 5, 2), (3, 2, 2), 0),
     ("min_pool2d_same", lambda **kw: layers.MinPooling2D(3, strides=2, padding="same", **kw),
      (7, 7, 2), (4, 4, 2), 0),
@@ -33,6 +66,26 @@ CASES = [
     ("global_avg1d", lambda **kw: layers.GlobalAveragePooling1D(**kw), (6, 3), (3,), 0),
     ("global_max1d_keepdims", lambda **kw: layers.GlobalMaxPooling1D(keepdims=True, **kw),
      (6, 3), (1, 3), 0),
+    ("global_avg3d", lambda **kw: layers.GlobalAveragePooling3D(**kw), (3, 4, 5, 2), (2,), 0),
+    ("global_max3d_channels_first_keepdims", lambda **kw: layers.GlobalMaxPooling3D(
+        data_format="channels_first", keepdims=True, **kw), (2, 3, 4, 5), (2, 1, 1, 1), 0),
+    ("zero_padding1d", lambda **kw: layers.ZeroPadding1D((1, 2), **kw), (5, 3), (8, 3), 0),
+    ("zero_padding2d", lambda **kw: layers.ZeroPadding2D(((1, 0), (2, 3)), **kw), (4, 3, 2),
+     (5, 8, 2), 0),
+    ("zero_padding3d_channels_first", lambda **kw: layers.ZeroPadding3D(
+        (1, 0, 2), data_format="channels_first", **kw), (2, 3, 3, 2), (2, 5, 3, 6), 0),
+    ("cropping1d", lambda **kw: layers.Cropping1D((2, 1), **kw), (6, 3), (3, 3), 0),
+    ("cropping2d", lambda **kw: layers.Cropping2D(((1, 0), (1, 2)), **kw), (5, 6, 2),
+     (4, 3, 2), 0),
+    ("cropping3d", lambda **kw: layers.Cropping3D(**kw), (4, 5, 3, 2), (2, 3, 1, 2), 0),
+    ("upsampling1d", lambda **kw: layers.UpSampling1D(3, **kw), (4, 2), (12, 2), 0),
+    ("upsampling2d_nearest", lambda **kw: layers.UpSampling2D((2, 3), **kw), (3, 2, 2),
+     (6, 6, 2), 0),
+    ("upsampling2d_bilinear_channels_first", lambda **kw: layers.UpSampling2D(
+        2, data_format="channels_first", interpolation="bilinear", **kw), (2, 3, 4),
+     (2, 6, 8), 0),
+    ("upsampling3d", lambda **kw: layers.UpSampling3D((1, 2, 2), **kw), (2, 3, 2, 2),
+     (2, 6, 4, 2), 0),
     ("flatten", lambda **kw: layers.Flatten(**kw), (3, 4, 2), (24,), 0),
     ("reshape", lambda **kw: layers.Reshape((4, -1), **kw), (3, 4, 2), (4, 6), 0),
     ("dense_sigmoid", lambda **kw: layers.Dense(5, activation="sigmoid", **kw), (7,), (5,),

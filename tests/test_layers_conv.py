@@ -131,3 +131,53 @@ def test_kernel_larger_than_input_is_a_clear_error():
 def test_conv2d_on_rank3_input_is_a_clear_error():
     with pytest.raises(ValueError, match="rank 4"):
         layers.Conv2D(2, 3).build((28, 28))
+
+
+def test_depthwise_conv2d_matches_the_grouped_reference_in_kerass_channel_order():
+    layer = layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same")
+    x = _x((2, 6, 7, 3))
+    y = layer.forward(x)
+    kernel, bias = layer.get_weights()
+    assert kernel.shape == (3, 3, 3, 2), "Keras's (KH, KW, C, depth_multiplier) layout"
+    # Output channel c*m + j filters input channel c with kernel[..., c, j].
+    for c in range(3):
+        for j in range(2):
+            expected = reference.conv2d(x[..., c:c + 1], kernel[:, :, c:c + 1, j:j + 1],
+                                        bias[c * 2 + j:c * 2 + j + 1], 1, "same")
+            np.testing.assert_allclose(y[..., c * 2 + j:c * 2 + j + 1], expected, rtol=1e-5,
+                                       atol=1e-5)
+
+
+def test_separable_conv2d_is_depthwise_then_pointwise():
+    layer = layers.SeparableConv2D(5, 3, strides=2, padding="same")
+    x = _x((2, 9, 8, 3))
+    y = layer.forward(x)
+    depthwise, pointwise, bias = layer.get_weights()
+    assert depthwise.shape == (3, 3, 3, 1) and pointwise.shape == (1, 1, 3, 5)
+    mid = reference.conv2d(x, depthwise.reshape(3, 3, 1, 3), None, 2, "same", groups=3)
+    np.testing.assert_allclose(y, reference.conv2d(mid, pointwise, bias), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: layers.Conv2D(5, 3, groups=2), r"filters \(5\) must be divisible by groups \(2\)"),
+    (lambda: layers.Conv2D(4, 3, groups=0), "groups must be a positive int"),
+    (lambda: layers.Conv2D(4, 3, dilation_rate=0), "dilation_rate must be a positive int"),
+    (lambda: layers.Conv1D(4, 3, dilation_rate=(1, 2)), "dilation_rate must be a positive int"),
+    (lambda: layers.DepthwiseConv2D(3, depth_multiplier=0), "depth_multiplier must be"),
+    (lambda: layers.SeparableConv2D(4, 3, depth_multiplier=1.5), "depth_multiplier must be"),
+])
+def test_bad_dilation_groups_and_multiplier_arguments(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_input_channels_not_divisible_by_groups_names_the_layer_and_shape():
+    layer = layers.Conv2D(4, 3, groups=2, name="grouped")
+    with pytest.raises(ValueError, match=r"'grouped'.*3 channels.*\(8, 8, 3\).*groups \(2\)"):
+        layer.forward(_x((1, 8, 8, 3)))
+
+
+def test_dilated_kernel_larger_than_the_input_is_refused_when_built():
+    layer = layers.Conv2D(2, 3, dilation_rate=4)
+    with pytest.raises(ValueError, match="dilated kernel size 9"):
+        layer.forward(_x((1, 8, 8, 1)))

@@ -8,6 +8,8 @@ cdef extern from "channel_loops.h" nogil:
     void fc_copy_masked_f64(double *dst, const double *src, const double *mask, long n)
     void fc_add_to_f32(float *d, const float *src, long n)
     void fc_add_to_f64(double *d, const double *src, long n)
+    void fc_multiply_add_f32(float *d, const float *a, const float *b, long n)
+    void fc_multiply_add_f64(double *d, const double *a, const double *b, long n)
     void fc_extreme_update_f32(float *best, const float *pixel, long c, int is_max)
     void fc_extreme_update_f64(double *best, const double *pixel, long c, int is_max)
     void fc_place_gradient_f32(const float *pixel, const float *best, const float *grad,
@@ -33,6 +35,15 @@ cdef inline void add_to(floating *d, const floating *src, long n) noexcept nogil
         fc_add_to_f32(d, src, n)
     else:
         fc_add_to_f64(d, src, n)
+
+
+cdef inline void multiply_add(floating *d, const floating *a, const floating *b,
+                              long n) noexcept nogil:
+    """d += a * b over n elements (distinct buffers)."""
+    if floating is float:
+        fc_multiply_add_f32(d, a, b, n)
+    else:
+        fc_multiply_add_f64(d, a, b, n)
 
 
 cdef inline void extreme_update(floating *best, const floating *pixel, long c,

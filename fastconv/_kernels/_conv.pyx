@@ -1,4 +1,5 @@
-"""conv2d kernels: forward, backward-data and backward-weights, float32 and float64.
+"""Convolution kernels (2-D and 3-D): forward, backward-data and backward-weights,
+float32 and float64.
 
 The drivers (work division, OpenMP `prange` loops, per-thread scratch, packing, the
 fixed-order reductions) are Cython, in the included .pxi files; the register-blocked
@@ -6,17 +7,19 @@ micro-kernel they call is C (microkernels.h), chosen once per process among the 
 this CPU supports.
 
 The Python functions below trust their arguments: fastconv.ops has checked shapes and
-dtypes and made the arrays C-contiguous. strides is (sh, sw); padding is
-((top, bottom), (left, right)). relu=True fuses ReLU into the forward; a `mask` (the
-forward's output, dy's shape, or None) makes the backward kernels take dy through ReLU
-first (the gradient passes where mask > 0).
+dtypes and made the arrays C-contiguous. Arrays are 5-D, (N, D, H, W, C), a 2-D
+convolution being a 3-D one of depth 1; strides and dilation are triples, padding three
+(before, after) pairs. With `groups`, w is (KD, KH, KW, C // groups, K). relu=True fuses
+ReLU into the forward; a `mask` (the forward's output, dy's shape, or None) makes the
+backward kernels take dy through ReLU first (the gradient passes where mask > 0).
+Depthwise convolutions (groups == C) run their own kernels, vectorised over channels.
 """
 import os
 
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 
-from fastconv._kernels._channel_loops cimport add_to, copy_masked
+from fastconv._kernels._channel_loops cimport add_to, copy_masked, multiply_add
 from fastconv._kernels._microkernel cimport (FC_MR_MAX, FC_NR_MAX, FC_NUM_VARIANTS,
                                              FC_UKR_ACCUMULATE, FC_UKR_RELU, fc_alloc,
                                              fc_best_variant, fc_free, fc_variant,
@@ -65,10 +68,26 @@ def _check(int rc):
         raise MemoryError("fastconv: could not allocate the kernel's workspace")
 
 
-def conv2d_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w, b,
-                   floating[:, :, :, ::1] y, strides, padding, bint relu, int nthreads):
-    cdef long sh = strides[0], sw = strides[1]
-    cdef long pt = padding[0][0], pb = padding[0][1], pl = padding[1][0], pr = padding[1][1]
+cdef ConvShape conv_shape(x_shape, w_shape, y_shape, strides, padding, dilation, long groups):
+    """The drivers' geometry from the arrays' 5-D shapes and fastconv.ops's normalised
+    arguments (triples; w_shape is (KD, KH, KW, C // groups, K))."""
+    cdef ConvShape g
+    g.n, g.d, g.h, g.w, g.c = x_shape[0], x_shape[1], x_shape[2], x_shape[3], x_shape[4]
+    g.kd, g.kh, g.kw, g.k = w_shape[0], w_shape[1], w_shape[2], w_shape[4]
+    g.od, g.oh, g.ow = y_shape[1], y_shape[2], y_shape[3]
+    g.sd, g.sh, g.sw = strides
+    g.dd, g.dh, g.dw = dilation
+    (g.pf, g.pk), (g.pt, g.pb), (g.pl, g.pr) = padding
+    g.groups, g.cg, g.kg = groups, g.c // groups, g.k // groups
+    g.dp, g.hp, g.wp = g.d + g.pf + g.pk, g.h + g.pt + g.pb, g.w + g.pl + g.pr
+    return g
+
+
+def conv_forward(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] w, b,
+                 floating[:, :, :, :, ::1] y, strides, padding, dilation, long groups,
+                 bint relu, int nthreads):
+    """y = conv(x, w) + b (ReLU if relu); y is (N, OD, OH, OW, K), written in full."""
+    cdef ConvShape g = conv_shape(x.shape, w.shape, y.shape, strides, padding, dilation, groups)
     cdef const floating[::1] bias
     cdef const floating *bias_ptr = NULL
     cdef int rc
@@ -76,40 +95,39 @@ def conv2d_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] 
         bias = b
         bias_ptr = &bias[0]
     with nogil:
-        rc = conv2d_forward_driver(&x[0, 0, 0, 0], x.shape[0], x.shape[1], x.shape[2],
-                                   x.shape[3], &w[0, 0, 0, 0], w.shape[0], w.shape[1],
-                                   w.shape[3], bias_ptr, relu, &y[0, 0, 0, 0], y.shape[1],
-                                   y.shape[2], sh, sw, pt, pb, pl, pr, nthreads)
+        rc = conv_forward_driver(&x[0, 0, 0, 0, 0], &w[0, 0, 0, 0, 0], bias_ptr, relu,
+                                 &y[0, 0, 0, 0, 0], &g, nthreads)
     _check(rc)
 
 
-def conv2d_backward_data(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] mask,
-                         const floating[:, :, :, ::1] w, floating[:, :, :, ::1] dx, strides,
-                         padding, int nthreads):
-    cdef long sh = strides[0], sw = strides[1], pt = padding[0][0], pl = padding[1][0]
-    cdef const floating *mask_ptr = NULL if mask is None else &mask[0, 0, 0, 0]
+def conv_backward_data(const floating[:, :, :, :, ::1] dy,
+                       const floating[:, :, :, :, ::1] mask, const floating[:, :, :, :, ::1] w,
+                       floating[:, :, :, :, ::1] dx, strides, padding, dilation, long groups,
+                       int nthreads):
+    """dx for dy (taken through ReLU where mask, if given, is <= 0); dx written in full."""
+    cdef ConvShape g = conv_shape(dx.shape, w.shape, dy.shape, strides, padding, dilation,
+                                  groups)
+    cdef const floating *mask_ptr = NULL if mask is None else &mask[0, 0, 0, 0, 0]
     cdef int rc
     with nogil:
-        rc = conv2d_backward_data_driver(&dy[0, 0, 0, 0], mask_ptr, dy.shape[0], dy.shape[1],
-                                         dy.shape[2], dy.shape[3], &w[0, 0, 0, 0], w.shape[0],
-                                         w.shape[1], w.shape[2], &dx[0, 0, 0, 0], dx.shape[1],
-                                         dx.shape[2], sh, sw, pt, pl, nthreads)
+        rc = conv_backward_data_driver(&dy[0, 0, 0, 0, 0], mask_ptr, &w[0, 0, 0, 0, 0],
+                                       &dx[0, 0, 0, 0, 0], &g, nthreads)
     _check(rc)
 
 
-def conv2d_backward_weights(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] mask,
-                            const floating[:, :, :, ::1] x, floating[:, :, :, ::1] dw,
-                            floating[::1] db, strides, padding, int nthreads):
-    cdef long sh = strides[0], sw = strides[1]
-    cdef long pt = padding[0][0], pb = padding[0][1], pl = padding[1][0], pr = padding[1][1]
-    cdef const floating *mask_ptr = NULL if mask is None else &mask[0, 0, 0, 0]
+def conv_backward_weights(const floating[:, :, :, :, ::1] dy,
+                          const floating[:, :, :, :, ::1] mask,
+                          const floating[:, :, :, :, ::1] x, floating[:, :, :, :, ::1] dw,
+                          floating[::1] db, strides, padding, dilation, long groups,
+                          int nthreads):
+    """dw and db for dy (taken through ReLU where mask, if given, is <= 0)."""
+    cdef ConvShape g = conv_shape(x.shape, dw.shape, dy.shape, strides, padding, dilation,
+                                  groups)
+    cdef const floating *mask_ptr = NULL if mask is None else &mask[0, 0, 0, 0, 0]
     cdef int rc
     with nogil:
-        rc = conv2d_backward_weights_driver(&dy[0, 0, 0, 0], mask_ptr, &x[0, 0, 0, 0],
-                                            x.shape[0], x.shape[1], x.shape[2], x.shape[3],
-                                            dw.shape[0], dw.shape[1], dw.shape[3], dy.shape[1],
-                                            dy.shape[2], sh, sw, pt, pb, pl, pr,
-                                            &dw[0, 0, 0, 0], &db[0], nthreads)
+        rc = conv_backward_weights_driver(&dy[0, 0, 0, 0, 0], mask_ptr, &x[0, 0, 0, 0, 0],
+                                          &dw[0, 0, 0, 0, 0], &db[0], &g, nthreads)
     _check(rc)
 
 

@@ -1,46 +1,50 @@
-# conv2d backward-data (included by _conv.pyx): dx for dy, in one of two forms.
+# Convolution backward-data (included by _conv.pyx): dx for dy, in one of three forms.
 #   transposed: dx[pixel, c] = sum_{r; s',k} dyexp[pixel + s', k] * w[r, KW-1-s', c, k],
 #               a stride-1 correlation of dy (spread over the input's width) with the
-#               flipped kernel, vectorised over input channels;
-#   col2im:     dcols = dy . W^T, vectorised over (r, s, c), scattered back into dx.
+#               flipped kernel, vectorised over input channels (2-D, groups = 1, no
+#               dilation);
+#   col2im:     per group, dcols = dy . W^T, vectorised over (a, r, s, c), scattered back
+#               into dx;
+#   depthwise:  each dx pixel gathers dy * w over the taps that reach it, vectorised over
+#               channels.
 # Every dx element is written by one thread, in a fixed order.
 
 
-cdef void spread_dy_row(floating *dyexp__nhwk, const floating *dy__nhwk, const floating *mask,
-                        long row, long ow, long k, long we, long lead, long sw) noexcept nogil:
+cdef void spread_dy_row(floating *dyexp__ndhwk, const floating *dy__ndhwk, const floating *mask,
+                        long row, long we, long lead, const ConvShape *g) noexcept nogil:
     """Row `row` of dyexp (N, OH, W+KW-1, K): dy pixel ox at column lead + ox*sw (masked
     by ReLU), zeros elsewhere."""
-    cdef floating *dst = dyexp__nhwk + row * we * k
-    cdef long ox, at
+    cdef long k = g.k, ox, at
+    cdef floating *dst = dyexp__ndhwk + row * we * k
     memset(dst, 0, sizeof(floating) * we * k)
-    for ox in range(ow):
-        at = (row * ow + ox) * k
-        copy_masked(dst + (lead + ox * sw) * k, dy__nhwk + at,
+    for ox in range(g.ow):
+        at = (row * g.ow + ox) * k
+        copy_masked(dst + (lead + ox * g.sw) * k, dy__ndhwk + at,
                     NULL if mask == NULL else mask + at, k)
 
 
-cdef inline void transposed_tile(const fc_variant *var, long t, const floating *dyexp__nhwk,
-                          const floating *wflip__prskn, floating *dx__nhwc, long h, long w,
-                          long c, long kh, long kw, long k, long oh, long we, long sh,
-                          long pt, long *off, floating *tile) noexcept nogil:
-    cdef int mr = tile_rows_of(var, dx__nhwc), nr = tile_cols_of(var, dx__nhwc), i
+cdef inline void transposed_tile(const fc_variant *var, long t, const floating *dyexp__ndhwk,
+                                 const floating *wflip__prskn, floating *dx__ndhwc, long we,
+                                 const ConvShape *g, long *off, floating *tile) noexcept nogil:
+    cdef int mr = tile_rows_of(var, dx__ndhwc), nr = tile_cols_of(var, dx__ndhwc), i
+    cdef long h = g.h, w = g.w, c = g.c, k = g.k, kh = g.kh, kw = g.kw, sh = g.sh, pt = g.pt
     cdef long wtiles = (w + mr - 1) // mr, kdd = kh * kw * k
     cdef long img = t // (h * wtiles), ih = (t // wtiles) % h, iw0 = (t % wtiles) * mr
     cdef long m = min(w - iw0, mr), pn, c0, cn
     cdef floating *dst[FC_MR_MAX]
     cdef floating *dx_tile
     # Taps r that reach this row: r = ih+pt (mod sh), with dy row (ih+pt-r)/sh in [0, OH).
-    cdef long lo = max(ih + pt - (oh - 1) * sh, 0)
+    cdef long lo = max(ih + pt - (g.oh - 1) * sh, 0)
     cdef long r_start = lo + (ih + pt - lo) % sh, r_end = min(ih + pt, kh - 1)
     cdef long nruns = (r_end - r_start) // sh + 1 if r_start <= r_end else 0
     cdef long oy0 = (ih + pt - r_start) // sh if nruns else 0
-    cdef const floating *a = dyexp__nhwk + ((img * oh + oy0) * we + iw0) * k
+    cdef const floating *a = dyexp__ndhwk + ((img * g.oh + oy0) * we + iw0) * k
     for i in range(mr):
         off[i] = (i if i < m else m - 1) * k
     for pn in range((c + nr - 1) // nr):
         c0 = pn * nr
         cn = min(c - c0, nr)
-        dx_tile = dx__nhwc + ((img * h + ih) * w + iw0) * c + c0
+        dx_tile = dx__ndhwc + ((img * h + ih) * w + iw0) * c + c0
         if cn == nr:
             point_rows(dst, dx_tile, c, m, mr)
         else:
@@ -53,24 +57,24 @@ cdef inline void transposed_tile(const fc_variant *var, long t, const floating *
             store_tile(dx_tile, c, tile, nr, m, cn, <floating *>NULL, False)
 
 
-cdef int backward_data_transposed(const fc_variant *var, const floating *dy__nhwk,
-                                  const floating *mask, long n, long oh, long ow, long k,
-                                  const floating *w__hwck, long kh, long kw, long c,
-                                  floating *dx__nhwc, long h, long w, long sh, long sw,
-                                  long pt, long pl, int nthreads) noexcept nogil:
-    cdef int mr = tile_rows_of(var, dx__nhwc), nr = tile_cols_of(var, dx__nhwc), tid = 0
-    cdef long we = w + kw - 1, lead = kw - 1 - pl
+cdef int backward_data_transposed(const fc_variant *var, const floating *dy__ndhwk,
+                                  const floating *mask, const floating *w__dhwck,
+                                  floating *dx__ndhwc, const ConvShape *g,
+                                  int nthreads) noexcept nogil:
+    cdef int mr = tile_rows_of(var, dx__ndhwc), nr = tile_cols_of(var, dx__ndhwc), tid = 0
+    cdef long c = g.c, k = g.k, kh = g.kh, kw = g.kw
+    cdef long we = g.w + kw - 1, lead = kw - 1 - g.pl
     cdef long panels = (c + nr - 1) // nr, kdd = kh * kw * k
-    cdef long t, tiles = n * h * ((w + mr - 1) // mr), row, pn, r, s2, kk, j, cc
+    cdef long t, tiles = g.n * g.h * ((g.w + mr - 1) // mr), row, pn, r, s2, kk, j, cc
     cdef floating *d
     cdef TileScratch scratch
     # Rows are not expanded: only the taps r that land on a dy row are visited.
-    cdef floating *dyexp__nhwk = <floating *>fc_alloc(sizeof(floating) * n * oh * we * k)
+    cdef floating *dyexp__ndhwk = <floating *>fc_alloc(sizeof(floating) * g.n * g.oh * we * k)
     cdef floating *wflip__prskn = <floating *>fc_alloc(sizeof(floating) * panels * kdd * nr)
     cdef bint ok = alloc_tile_scratch(&scratch, nthreads, sizeof(floating))
-    if ok and dyexp__nhwk != NULL and wflip__prskn != NULL:
-        for row in prange(n * oh, num_threads=nthreads, schedule='static'):
-            spread_dy_row(dyexp__nhwk, dy__nhwk, mask, row, ow, k, we, lead, sw)
+    if ok and dyexp__ndhwk != NULL and wflip__prskn != NULL:
+        for row in prange(g.n * g.oh, num_threads=nthreads, schedule='static'):
+            spread_dy_row(dyexp__ndhwk, dy__ndhwk, mask, row, we, lead, g)
         # wflip[panel][r][s'][kk][j] = w[r][KW-1-s'][panel*nr + j][kk]: B rows for dx channels.
         for pn in range(panels):
             for r in range(kh):
@@ -79,133 +83,208 @@ cdef int backward_data_transposed(const fc_variant *var, const floating *dy__nhw
                         d = wflip__prskn + (((pn * kh + r) * kw + s2) * k + kk) * nr
                         for j in range(nr):
                             cc = pn * nr + j
-                            d[j] = w__hwck[((r * kw + (kw - 1 - s2)) * c + cc) * k + kk] \
+                            d[j] = w__dhwck[((r * kw + (kw - 1 - s2)) * c + cc) * k + kk] \
                                 if cc < c else 0
         with parallel(num_threads=nthreads):
             tid = threadid()
             for t in prange(tiles, schedule='static'):
-                transposed_tile(var, t, dyexp__nhwk, wflip__prskn, dx__nhwc, h, w, c, kh, kw,
-                                k, oh, we, sh, pt, scratch.offsets + tid * FC_MR_MAX,
+                transposed_tile(var, t, dyexp__ndhwk, wflip__prskn, dx__ndhwc, we, g,
+                                scratch.offsets + tid * FC_MR_MAX,
                                 <floating *>scratch.tiles + tid * FC_MR_MAX * FC_NR_MAX)
     else:
         ok = False
-    fc_free(dyexp__nhwk)
+    fc_free(dyexp__ndhwk)
     fc_free(wflip__prskn)
     free_tile_scratch(&scratch)
     return 0 if ok else -1
 
 
-cdef void col2im_image(const fc_variant *var, long img, const floating *dy__nhwk,
-                       const floating *wt_pack__pkn, const long *tap, floating *dx__nhwc,
-                       long h, long w, long c, long kh, long kw, long k, long oh, long ow,
-                       long sh, long sw, long pt, long pl, long *off,
-                       floating *tile) noexcept nogil:
+cdef void col2im_image(const fc_variant *var, long img, const floating *dy__ndhwk,
+                       const floating *wt_pack__gpkn, const long *tap, floating *dx__ndhwc,
+                       const ConvShape *g, long *off, floating *tile) noexcept nogil:
     """dx of one image: zeroed, then every dy pixel's dcols row added into its window."""
-    cdef int mr = tile_rows_of(var, dx__nhwc), nr = tile_cols_of(var, dx__nhwc), i, inside
-    cdef long kd = kh * kw * c, panels = (kd + nr - 1) // nr, pixels = oh * ow
-    cdef long m0, m, pn, q, q0, q_end, r, s, c0, length, iy, ix, ii
+    cdef int mr = tile_rows_of(var, dx__ndhwc), nr = tile_cols_of(var, dx__ndhwc), i, inside
+    cdef long d = g.d, h = g.h, w = g.w, c = g.c, k = g.k
+    cdef long kdg = g.kd * g.kh * g.kw * g.cg, panels = (kdg + nr - 1) // nr
+    cdef long pixels = g.od * g.oh * g.ow
+    cdef long m0, m, j, pn, q, q0, q_end, c0, length, iz, iy, ix, ii, tile_index
+    cdef long iz0[FC_MR_MAX]
     cdef long iy0[FC_MR_MAX]
     cdef long ix0[FC_MR_MAX]     # each dy pixel's window corner in x
     cdef floating *dst[FC_MR_MAX]
-    cdef floating *dximg = dx__nhwc + img * h * w * c
-    memset(dximg, 0, sizeof(floating) * h * w * c)
-    cdef long tile_index
+    cdef floating *dximg = dx__ndhwc + img * d * h * w * c
+    cdef const floating *wt_group
+    memset(dximg, 0, sizeof(floating) * d * h * w * c)
     for tile_index in range((pixels + mr - 1) // mr):
         m0 = tile_index * mr
         m = min(pixels - m0, mr)
         for i in range(mr):
-            off[i] = (img * pixels + m0 + (i if i < m else m - 1)) * k
-            iy0[i] = (m0 + i) // ow * sh - pt
-            ix0[i] = (m0 + i) % ow * sw - pl
-        for pn in range(panels):
-            if c % nr == 0:
-                # The panel is one tap (r, s) and nr whole channels: the micro-kernel adds
-                # each row straight into its dx pixel (NULL: outside the image).
-                q0 = pn * nr
-                r = tap[3 * q0]
-                s = tap[3 * q0 + 1]
-                for i in range(mr):
-                    iy = iy0[i] + r
-                    ix = ix0[i] + s
-                    inside = i < m and 0 <= iy < h and 0 <= ix < w
-                    dst[i] = dximg + (iy * w + ix) * c + tap[3 * q0 + 2] if inside else NULL
-                microkernel(var, 1, k, dy__nhwk, off, 0, 1, wt_pack__pkn + pn * k * nr, 0, dst,
-                            <floating *>NULL, FC_UKR_ACCUMULATE)
-                continue
-            point_rows(dst, tile, nr, mr, mr)
-            microkernel(var, 1, k, dy__nhwk, off, 0, 1, wt_pack__pkn + pn * k * nr, 0, dst,
-                        <floating *>NULL, 0)
-            # Scatter the tile's columns q = (r, s, c) back into dx, one run of consecutive
-            # channels (one tap) at a time: contiguous vector adds.
-            q = pn * nr
-            q_end = pn * nr + min(kd - pn * nr, nr)
-            while q < q_end:
-                r = tap[3 * q]
-                s = tap[3 * q + 1]
-                c0 = tap[3 * q + 2]
-                length = min(c - c0, q_end - q)
-                for ii in range(m):
-                    iy = iy0[ii] + r
-                    ix = ix0[ii] + s
-                    if 0 <= iy < h and 0 <= ix < w:
-                        add_to(dximg + (iy * w + ix) * c + c0, tile + ii * nr + q - pn * nr,
-                               length)
-                q = q + length
+            iz0[i] = (m0 + i) // (g.oh * g.ow) * g.sd - g.pf
+            iy0[i] = (m0 + i) // g.ow % g.oh * g.sh - g.pt
+            ix0[i] = (m0 + i) % g.ow * g.sw - g.pl
+        for j in range(g.groups):
+            # A: the group's columns of dy, read in place.
+            for i in range(mr):
+                off[i] = (img * pixels + m0 + (i if i < m else m - 1)) * k + j * g.kg
+            wt_group = wt_pack__gpkn + j * panels * g.kg * nr
+            for pn in range(panels):
+                if g.cg % nr == 0:
+                    # The panel is one tap (a, r, s) and nr whole channels: the micro-kernel
+                    # adds each row straight into its dx pixel (NULL: outside the image).
+                    q0 = pn * nr
+                    for i in range(mr):
+                        iz = iz0[i] + tap[4 * q0] * g.dd
+                        iy = iy0[i] + tap[4 * q0 + 1] * g.dh
+                        ix = ix0[i] + tap[4 * q0 + 2] * g.dw
+                        inside = i < m and 0 <= iz < d and 0 <= iy < h and 0 <= ix < w
+                        dst[i] = (dximg + ((iz * h + iy) * w + ix) * c + j * g.cg
+                                  + tap[4 * q0 + 3] if inside else NULL)
+                    microkernel(var, 1, g.kg, dy__ndhwk, off, 0, 1, wt_group + pn * g.kg * nr,
+                                0, dst, <floating *>NULL, FC_UKR_ACCUMULATE)
+                    continue
+                point_rows(dst, tile, nr, mr, mr)
+                microkernel(var, 1, g.kg, dy__ndhwk, off, 0, 1, wt_group + pn * g.kg * nr, 0,
+                            dst, <floating *>NULL, 0)
+                # Scatter the tile's columns q = (a, r, s, c) back into dx, one run of
+                # consecutive channels (one tap) at a time: contiguous vector adds.
+                q = pn * nr
+                q_end = pn * nr + min(kdg - pn * nr, nr)
+                while q < q_end:
+                    c0 = tap[4 * q + 3]
+                    length = min(g.cg - c0, q_end - q)
+                    for ii in range(m):
+                        iz = iz0[ii] + tap[4 * q] * g.dd
+                        iy = iy0[ii] + tap[4 * q + 1] * g.dh
+                        ix = ix0[ii] + tap[4 * q + 2] * g.dw
+                        if 0 <= iz < d and 0 <= iy < h and 0 <= ix < w:
+                            add_to(dximg + ((iz * h + iy) * w + ix) * c + j * g.cg + c0,
+                                   tile + ii * nr + q - pn * nr, length)
+                    q = q + length
 
 
-cdef int backward_data_col2im(const fc_variant *var, const floating *dy__nhwk,
-                              const floating *mask, long n, long oh, long ow, long k,
-                              const floating *w__hwck, long kh, long kw, long c,
-                              floating *dx__nhwc, long h, long w, long sh, long sw, long pt,
-                              long pl, int nthreads) noexcept nogil:
-    cdef int nr = tile_cols_of(var, dx__nhwc), tid = 0
-    cdef long kd = kh * kw * c, panels = (kd + nr - 1) // nr, row, img, pn, kk, j, q
+cdef int backward_data_col2im(const fc_variant *var, const floating *dy__ndhwk,
+                              const floating *mask, const floating *w__dhwck,
+                              floating *dx__ndhwc, const ConvShape *g,
+                              int nthreads) noexcept nogil:
+    cdef int nr = tile_cols_of(var, dx__ndhwc), tid = 0
+    cdef long kdg = g.kd * g.kh * g.kw * g.cg, panels = (kdg + nr - 1) // nr
+    cdef long rows = g.n * g.od * g.oh, row_len = g.ow * g.k, row, img, j, pn, kk, jj, q
     cdef TileScratch scratch
-    cdef floating *wt_pack__pkn = <floating *>fc_alloc(sizeof(floating) * panels * k * nr)
-    cdef long *tap = <long *>fc_alloc(sizeof(long) * 3 * kd)   # q -> (r, s, c)
+    cdef floating *dst
+    # Per group, W^T as B panels: rows the group's output channels, NR taps (r, s, c).
+    cdef floating *wt_pack__gpkn = <floating *>fc_alloc(
+        sizeof(floating) * g.groups * panels * g.kg * nr)
+    cdef long *tap = <long *>fc_alloc(sizeof(long) * 4 * kdg)   # q -> (a, r, s, c)
     # The micro-kernel reads dy in place: a masked dy must exist as a whole first.
     cdef floating *dy_masked = NULL
     cdef bint ok = alloc_tile_scratch(&scratch, nthreads, sizeof(floating))
     if mask != NULL:
-        dy_masked = <floating *>fc_alloc(sizeof(floating) * n * oh * ow * k)
+        dy_masked = <floating *>fc_alloc(sizeof(floating) * rows * row_len)
         ok = ok and dy_masked != NULL
-    if ok and wt_pack__pkn != NULL and tap != NULL:
-        for q in range(kd):
-            tap[3 * q] = q // (kw * c)
-            tap[3 * q + 1] = (q // c) % kw
-            tap[3 * q + 2] = q % c
+    if ok and wt_pack__gpkn != NULL and tap != NULL:
+        for q in range(kdg):
+            tap[4 * q] = q // (g.kh * g.kw * g.cg)
+            tap[4 * q + 1] = q // (g.kw * g.cg) % g.kh
+            tap[4 * q + 2] = q // g.cg % g.kw
+            tap[4 * q + 3] = q % g.cg
         if mask != NULL:
-            for row in prange(n * oh, num_threads=nthreads, schedule='static'):
-                copy_masked(dy_masked + row * ow * k, dy__nhwk + row * ow * k,
-                            mask + row * ow * k, ow * k)
-            dy__nhwk = dy_masked
-        # wt_pack[panel][kk][j] = w[(r,s,c) = panel*nr + j][kk]: W^T packed as B panels.
-        for pn in range(panels):
-            for kk in range(k):
-                for j in range(nr):
-                    q = pn * nr + j
-                    wt_pack__pkn[(pn * k + kk) * nr + j] = w__hwck[q * k + kk] if q < kd else 0
+            for row in prange(rows, num_threads=nthreads, schedule='static'):
+                copy_masked(dy_masked + row * row_len, dy__ndhwk + row * row_len,
+                            mask + row * row_len, row_len)
+            dy__ndhwk = dy_masked
+        # wt_pack[group][panel][kk][jj] = w[(a,r,s,c) = panel*nr + jj][group*KG + kk].
+        for j in range(g.groups):
+            for pn in range(panels):
+                for kk in range(g.kg):
+                    dst = wt_pack__gpkn + ((j * panels + pn) * g.kg + kk) * nr
+                    for jj in range(nr):
+                        q = pn * nr + jj
+                        dst[jj] = w__dhwck[q * g.k + j * g.kg + kk] if q < kdg else 0
         # One thread owns a whole image: the scatter has no races and a fixed order.
         with parallel(num_threads=nthreads):
             tid = threadid()
-            for img in prange(n, schedule='static'):
-                col2im_image(var, img, dy__nhwk, wt_pack__pkn, tap, dx__nhwc, h, w, c, kh, kw,
-                             k, oh, ow, sh, sw, pt, pl, scratch.offsets + tid * FC_MR_MAX,
+            for img in prange(g.n, schedule='static'):
+                col2im_image(var, img, dy__ndhwk, wt_pack__gpkn, tap, dx__ndhwc, g,
+                             scratch.offsets + tid * FC_MR_MAX,
                              <floating *>scratch.tiles + tid * FC_MR_MAX * FC_NR_MAX)
     else:
         ok = False
-    fc_free(wt_pack__pkn)
+    fc_free(wt_pack__gpkn)
     fc_free(tap)
     fc_free(dy_masked)
     free_tile_scratch(&scratch)
     return 0 if ok else -1
 
 
-cdef int conv2d_backward_data_driver(const floating *dy__nhwk, const floating *mask, long n,
-                                     long oh, long ow, long k, const floating *w__hwck,
-                                     long kh, long kw, long c, floating *dx__nhwc, long h,
-                                     long w, long sh, long sw, long pt, long pl,
-                                     int nthreads) noexcept nogil:
+cdef inline long tap_source(long i, long pad, long tap, long dilation, long stride,
+                            long out) noexcept nogil:
+    """The output index whose tap `tap` reads input index i along one axis, or -1."""
+    cdef long t = i + pad - tap * dilation
+    if t < 0 or t % stride != 0 or t // stride >= out:
+        return -1
+    return t // stride
+
+
+cdef void depthwise_data_row(const floating *dy__ndhwk, const floating *mask,
+                             const floating *w__dhwk, floating *dx__ndhwc, long row,
+                             const ConvShape *g, floating *dy_pixel) noexcept nogil:
+    """Input row `row` (of N*D*H) of dx for a depthwise convolution: each pixel gathers,
+    over the taps (a, r, s) that reach it from a dy pixel, dy * w (summed over the m
+    outputs of each channel)."""
+    cdef long plane = row // g.h, iy = row % g.h, img = plane // g.d, iz = plane % g.d
+    cdef long ix, a, r, s, oz, oy, ox, ci, jj, o, at
+    cdef long c = g.c, k = g.k, m = g.kg
+    cdef floating *out
+    cdef const floating *taps
+    for ix in range(g.w):
+        out = dx__ndhwc + (row * g.w + ix) * c
+        memset(out, 0, sizeof(floating) * c)
+        for a in range(g.kd):
+            oz = tap_source(iz, g.pf, a, g.dd, g.sd, g.od)
+            if oz < 0:
+                continue
+            for r in range(g.kh):
+                oy = tap_source(iy, g.pt, r, g.dh, g.sh, g.oh)
+                if oy < 0:
+                    continue
+                for s in range(g.kw):
+                    ox = tap_source(ix, g.pl, s, g.dw, g.sw, g.ow)
+                    if ox < 0:
+                        continue
+                    at = (((img * g.od + oz) * g.oh + oy) * g.ow + ox) * k
+                    taps = w__dhwk + ((a * g.kh + r) * g.kw + s) * k
+                    copy_masked(dy_pixel, dy__ndhwk + at, NULL if mask == NULL else mask + at,
+                                k)
+                    if m == 1:
+                        multiply_add(out, dy_pixel, taps, c)
+                    else:
+                        for ci in range(c):
+                            for jj in range(m):
+                                o = ci * m + jj
+                                out[ci] = out[ci] + dy_pixel[o] * taps[o]
+
+
+cdef int backward_data_depthwise(const floating *dy__ndhwk, const floating *mask,
+                                 const floating *w__dhwk, floating *dx__ndhwc,
+                                 const ConvShape *g, int nthreads) noexcept nogil:
+    cdef long row
+    # Per thread: one masked dy pixel.
+    cdef long stride = ((g.k * sizeof(floating) + 63) // 64) * 64
+    cdef char *scratch = <char *>fc_alloc(stride * nthreads)
+    cdef char *mine = NULL
+    if scratch == NULL:
+        return -1
+    with parallel(num_threads=nthreads):
+        mine = scratch + threadid() * stride
+        for row in prange(g.n * g.d * g.h, schedule='static'):
+            depthwise_data_row(dy__ndhwk, mask, w__dhwk, dx__ndhwc, row, g, <floating *>mine)
+    fc_free(scratch)
+    return 0
+
+
+cdef int conv_backward_data_driver(const floating *dy__ndhwk, const floating *mask,
+                                     const floating *w__dhwck, floating *dx__ndhwc,
+                                     const ConvShape *g, int nthreads) noexcept nogil:
     """dx for dy; 0, or -1 if a workspace could not be allocated.
 
     The transposed form multiplies the zeros beside each dy row (its useful fraction is
@@ -213,10 +292,11 @@ cdef int conv2d_backward_data_driver(const floating *dy__nhwk, const floating *m
     scatters. Measured on mnist-c2 (OW/W = 8/12) col2im took 10.5 ms against 12.5, on
     resnet-3x3 (OW/W = 1) 86 against 83. Small C also goes to col2im (the transposed
     form's lanes run over C), and horizontal strides (the transposed form would multiply
-    zeros between dy pixels)."""
+    zeros between dy pixels), and so do groups, dilation and 3-D convolutions."""
     cdef const fc_variant *var = active_variant
-    if c < tile_cols_of(var, dx__nhwc) or sw > 1 or 10 * ow < 9 * w:
-        return backward_data_col2im(var, dy__nhwk, mask, n, oh, ow, k, w__hwck, kh, kw, c,
-                                    dx__nhwc, h, w, sh, sw, pt, pl, nthreads)
-    return backward_data_transposed(var, dy__nhwk, mask, n, oh, ow, k, w__hwck, kh, kw, c,
-                                    dx__nhwc, h, w, sh, sw, pt, pl, nthreads)
+    if g.cg == 1 and g.groups > 1:
+        return backward_data_depthwise(dy__ndhwk, mask, w__dhwck, dx__ndhwc, g, nthreads)
+    if (g.c < tile_cols_of(var, dx__ndhwc) or g.sw > 1 or 10 * g.ow < 9 * g.w
+            or g.groups > 1 or g.dh > 1 or g.dw > 1 or g.kd > 1 or g.d > 1):
+        return backward_data_col2im(var, dy__ndhwk, mask, w__dhwck, dx__ndhwc, g, nthreads)
+    return backward_data_transposed(var, dy__ndhwk, mask, w__dhwck, dx__ndhwc, g, nthreads)

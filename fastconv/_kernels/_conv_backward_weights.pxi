@@ -1,8 +1,9 @@
-# conv2d backward-weights (included by _conv.pyx):
-#   dw[(r,s,c), k] = sum_{pixels} xpad[pixel + (r, s), c] * dy[pixel, k],   db[k] = sum dy
+# Convolution backward-weights (included by _conv.pyx), 2-D or 3-D:
+#   dw[(a,r,s,c), k] = sum_{pixels} xpad[pixel + (a*dd, r*dh, s*dw), c] * dy[pixel, k],
+#   db[k] = sum dy[pixel, k]                       (c and k of the same group)
 # The reduction over pixels is split into a fixed number of row groups (set by the shapes
-# alone, never by the thread count); each group sums into its own partial, and the
-# partials are added in group order: bitwise the same result for any thread count.
+# alone, never by the thread count); each row group sums into its own partial, and the
+# partials are added in order: bitwise the same result for any thread count.
 
 # Pixels per block: its packed dy (block x NR) stays in L2.
 cdef enum:
@@ -14,118 +15,163 @@ cdef enum:
     DW_PARTIAL_BUDGET = 1 << 22
 
 
-cdef inline long dw_groups(long rows, long dw_len) noexcept nogil:
+cdef inline long dw_row_groups(long rows, long dw_len) noexcept nogil:
     """Number of row groups of the dw reduction: a function of the shapes only."""
     return max(min(DW_MAX_GROUPS, rows, DW_PARTIAL_BUDGET // dw_len), 1)
 
 
-cdef void weights_group(const fc_variant *var, long g, long groups, long rows_total,
-                        const floating *dy__nhwk,
-                        const floating *mask, const floating *xp__nhwc, long hp, long wp,
-                        long c, long kh, long kw, long k, long oh, long ow, long sh, long sw,
-                        const long *off_kd, floating *part, floating *dypack__pkn,
-                        long *off, floating *tile) noexcept nogil:
-    """Group g's partial sums: dw into part[0 : KD*K], db into part[KD*K : KD*K + K]."""
+cdef void weights_block(const fc_variant *var, const floating *dy__ndhwk, const floating *mask,
+                        const floating *xp__ndhwc, long row, long nrows, const ConvShape *g,
+                        const long *off_kd, floating *part, floating *dypack__pkn, long *off,
+                        floating *tile) noexcept nogil:
+    """Add rows row .. row+nrows (of N*OD*OH, one output plane) into the partial: dw,
+    then db."""
     cdef int mr = tile_rows_of(var, part), nr = tile_cols_of(var, part), i
-    cdef long kd = kh * kw * c, panels = (k + nr - 1) // nr
-    cdef long block_rows = max(DW_BLOCK_PIXELS // ow, 1)
-    cdef long row, r1, img, oy, nrows, pixels, pn, k0, kn, p, kd0, m, tile_index
-    cdef floating *pdb = part + kd * k
-    cdef floating *prow
-    cdef const floating *d
-    cdef const floating *a
+    cdef long k = g.k, kdg = g.kd * g.kh * g.kw * g.cg, panels = (g.kg + nr - 1) // nr
+    cdef long plane = row // g.oh, oy = row % g.oh, pixels = nrows * g.ow
+    cdef long img = plane // g.od, oz = plane % g.od
+    cdef long j, pn, k0, kn, p, kd0, m, tile_index
+    cdef floating *pdb = part + kdg * k
+    cdef const floating *a = xp__ndhwc + ((img * g.dp + oz * g.sd) * g.hp + oy * g.sh) * g.wp * g.c
     cdef floating *dst[FC_MR_MAX]
-    memset(part, 0, sizeof(floating) * (kd * k + k))
-    row = g * rows_total // groups
-    r1 = (g + 1) * rows_total // groups
-    while row < r1:
-        # A block: consecutive output rows of one image, at most block_rows of them.
-        img = row // oh
-        oy = row % oh
-        nrows = min(r1 - row, oh - oy, block_rows)
-        pixels = nrows * ow
-        pack_panels(dypack__pkn, dy__nhwk + row * ow * k,
-                    NULL if mask == NULL else mask + row * ow * k, pixels, k, nr)
+    for j in range(g.groups):
+        # The group's columns of dy, masked by ReLU, as B panels.
+        pack_panels(dypack__pkn, dy__ndhwk + row * g.ow * k + j * g.kg,
+                    NULL if mask == NULL else mask + row * g.ow * k + j * g.kg, pixels, g.kg,
+                    k, nr)
         # db from the packed (masked) dy: panel by panel, pixel by pixel.
         for pn in range(panels):
-            k0 = pn * nr
-            kn = min(k - k0, nr)
+            k0 = j * g.kg + pn * nr
+            kn = min(g.kg - pn * nr, nr)
             for p in range(pixels):
-                d = dypack__pkn + (pn * pixels + p) * nr
-                add_to(pdb + k0, d, kn)
-        a = xp__nhwc + (img * hp + oy * sh) * wp * c
-        for tile_index in range((kd + mr - 1) // mr):
+                add_to(pdb + k0, dypack__pkn + (pn * pixels + p) * nr, kn)
+        for tile_index in range((kdg + mr - 1) // mr):
             kd0 = tile_index * mr
-            m = min(kd - kd0, mr)
+            m = min(kdg - kd0, mr)
             for i in range(mr):
-                off[i] = off_kd[kd0 + (i if i < m else m - 1)]
+                off[i] = off_kd[kd0 + (i if i < m else m - 1)] + j * g.cg
             for pn in range(panels):
-                k0 = pn * nr
-                kn = min(k - k0, nr)
+                k0 = j * g.kg + pn * nr
+                kn = min(g.kg - pn * nr, nr)
                 if kn == nr:
                     # Whole rows: added straight into the partial.
                     point_rows(dst, part + kd0 * k + k0, k, m, mr)
-                    microkernel(var, nrows, ow, a, off, sh * wp * c, sw * c,
-                                dypack__pkn + pn * pixels * nr, ow * nr, dst,
+                    microkernel(var, nrows, g.ow, a, off, g.sh * g.wp * g.c, g.sw * g.c,
+                                dypack__pkn + pn * pixels * nr, g.ow * nr, dst,
                                 <floating *>NULL, FC_UKR_ACCUMULATE)
                     continue
                 point_rows(dst, tile, nr, mr, mr)
-                microkernel(var, nrows, ow, a, off, sh * wp * c, sw * c,
-                            dypack__pkn + pn * pixels * nr, ow * nr, dst, <floating *>NULL, 0)
+                microkernel(var, nrows, g.ow, a, off, g.sh * g.wp * g.c, g.sw * g.c,
+                            dypack__pkn + pn * pixels * nr, g.ow * nr, dst, <floating *>NULL,
+                            0)
                 for i in range(m):
                     add_to(part + (kd0 + i) * k + k0, tile + i * nr, kn)
+
+
+cdef void depthwise_weights_block(const floating *dy__ndhwk, const floating *mask,
+                                  const floating *xp__ndhwc, long row, long nrows,
+                                  const ConvShape *g, floating *part,
+                                  floating *dy_row) noexcept nogil:
+    """The depthwise case of weights_block, vectorised over channels: part holds dw as
+    (KD, KH, KW, K), then db (K)."""
+    cdef long k = g.k, c = g.c, m = g.kg, rr, ox, a, r, s, ci, jj, o, at
+    cdef long plane, img, oz, oy
+    cdef floating *pdb = part + g.kd * g.kh * g.kw * k
+    cdef floating *taps
+    cdef const floating *pixel
+    for rr in range(row, row + nrows):
+        plane = rr // g.oh
+        oy = rr % g.oh
+        img = plane // g.od
+        oz = plane % g.od
+        for ox in range(g.ow):
+            at = (rr * g.ow + ox) * k
+            copy_masked(dy_row, dy__ndhwk + at, NULL if mask == NULL else mask + at, k)
+            add_to(pdb, dy_row, k)
+            for a in range(g.kd):
+                for r in range(g.kh):
+                    for s in range(g.kw):
+                        pixel = tap_pixel(xp__ndhwc, g, img, oz, oy, ox, a, r, s)
+                        taps = part + ((a * g.kh + r) * g.kw + s) * k
+                        if m == 1:
+                            multiply_add(taps, pixel, dy_row, c)
+                        else:
+                            for ci in range(c):
+                                for jj in range(m):
+                                    o = ci * m + jj
+                                    taps[o] = taps[o] + pixel[ci] * dy_row[o]
+
+
+cdef void weights_row_group(const fc_variant *var, long grp, long row_groups,
+                            const floating *dy__ndhwk, const floating *mask,
+                            const floating *xp__ndhwc, const ConvShape *g, const long *off_kd,
+                            floating *part, long part_len, floating *dypack__pkn, long *off,
+                            floating *tile) noexcept nogil:
+    """Row group grp's partial sums of dw and db, block by block: a block is consecutive
+    output rows of one output plane, at most enough pixels to keep its packed dy in L2."""
+    cdef long rows_total = g.n * g.od * g.oh, block_rows = max(DW_BLOCK_PIXELS // g.ow, 1), nrows
+    cdef long row = grp * rows_total // row_groups, r1 = (grp + 1) * rows_total // row_groups
+    memset(part, 0, sizeof(floating) * part_len)
+    while row < r1:
+        nrows = min(r1 - row, g.oh - row % g.oh, block_rows)
+        if g.cg == 1 and g.groups > 1:
+            depthwise_weights_block(dy__ndhwk, mask, xp__ndhwc, row, nrows, g, part, dypack__pkn)
+        else:
+            weights_block(var, dy__ndhwk, mask, xp__ndhwc, row, nrows, g, off_kd, part,
+                          dypack__pkn, off, tile)
         row = row + nrows
 
 
-cdef int conv2d_backward_weights_driver(const floating *dy__nhwk, const floating *mask,
-                                        const floating *x__nhwc, long n, long h, long w, long c,
-                                        long kh, long kw, long k, long oh, long ow, long sh,
-                                        long sw, long pt, long pb, long pl, long pr,
-                                        floating *dw__hwck, floating *db,
+cdef int conv_backward_weights_driver(const floating *dy__ndhwk, const floating *mask,
+                                        const floating *x__ndhwc, floating *dw__dhwck,
+                                        floating *db, const ConvShape *g,
                                         int nthreads) noexcept nogil:
     """dw and db for dy; 0, or -1 if a workspace could not be allocated."""
     cdef const fc_variant *var = active_variant
-    cdef int nr = tile_cols_of(var, dw__hwck), tid = 0
-    cdef long hp = h + pt + pb, wp = w + pl + pr, kd = kh * kw * c
-    cdef long panels = (k + nr - 1) // nr, rows_total = n * oh
-    cdef long groups = dw_groups(rows_total, kd * k), g, gg, e, r, s, cc
-    cdef long part_len = kd * k + k          # dw partial, then db partial
-    cdef long dypack_len = panels * max(DW_BLOCK_PIXELS // ow, 1) * ow * nr
+    cdef int nr = tile_cols_of(var, dw__dhwck), tid = 0
+    cdef long kdg = g.kd * g.kh * g.kw * g.cg, panels = (g.kg + nr - 1) // nr
+    cdef long row_groups = dw_row_groups(g.n * g.od * g.oh, kdg * g.k), grp, gg, e, a, r, s, cc
+    cdef long part_len = kdg * g.k + g.k          # dw partial, then db partial
+    # A packed-dy block for the GEMM form; one masked dy pixel for the depthwise form.
+    cdef long dypack_len = max(panels * max(DW_BLOCK_PIXELS // g.ow, 1) * g.ow * nr, g.k)
     cdef floating total
     cdef TileScratch scratch
-    cdef floating *xp__nhwc = pad_input(x__nhwc, n, h, w, c, pt, pb, pl, pr, nthreads)
-    cdef floating *partials = <floating *>fc_alloc(sizeof(floating) * groups * part_len)
-    # One packed-dy buffer per group, not per thread: a group's work is the same whichever
-    # thread runs it.
-    cdef floating *dypacks = <floating *>fc_alloc(sizeof(floating) * groups * dypack_len)
-    cdef long *off_kd = <long *>fc_alloc(sizeof(long) * kd)
+    cdef floating *xp__ndhwc = pad_input(x__ndhwc, g, nthreads)
+    cdef floating *partials = <floating *>fc_alloc(sizeof(floating) * row_groups * part_len)
+    # One packed-dy buffer per row group, not per thread: a row group's work is the same
+    # whichever thread runs it.
+    cdef floating *dypacks = <floating *>fc_alloc(sizeof(floating) * row_groups * dypack_len)
+    cdef long *off_kd = <long *>fc_alloc(sizeof(long) * kdg)
     cdef bint ok = alloc_tile_scratch(&scratch, nthreads, sizeof(floating))
-    if ok and xp__nhwc != NULL and partials != NULL and dypacks != NULL and off_kd != NULL:
-        for r in range(kh):
-            for s in range(kw):
-                for cc in range(c):
-                    off_kd[(r * kw + s) * c + cc] = (r * wp + s) * c + cc
+    if ok and xp__ndhwc != NULL and partials != NULL and dypacks != NULL and off_kd != NULL:
+        # Offset of row (a, r, s, c) of the GEMM (group 0's channels) from a pixel's corner.
+        for a in range(g.kd):
+            for r in range(g.kh):
+                for s in range(g.kw):
+                    for cc in range(g.cg):
+                        off_kd[((a * g.kh + r) * g.kw + s) * g.cg + cc] = (
+                            ((a * g.dd * g.hp + r * g.dh) * g.wp + s * g.dw) * g.c + cc)
         with parallel(num_threads=nthreads):
             tid = threadid()
-            for g in prange(groups, schedule='static'):
-                weights_group(var, g, groups, rows_total, dy__nhwk, mask, xp__nhwc, hp, wp, c,
-                              kh, kw, k, oh, ow, sh, sw, off_kd, partials + g * part_len,
-                              dypacks + g * dypack_len, scratch.offsets + tid * FC_MR_MAX,
-                              <floating *>scratch.tiles + tid * FC_MR_MAX * FC_NR_MAX)
-        # The partials in group order. `total = total + ...`, not `+=`: inside prange,
-        # Cython would turn `+=` into an OpenMP reduction of no fixed order.
+            for grp in prange(row_groups, schedule='static'):
+                weights_row_group(var, grp, row_groups, dy__ndhwk, mask, xp__ndhwc, g, off_kd,
+                                  partials + grp * part_len, part_len,
+                                  dypacks + grp * dypack_len, scratch.offsets + tid * FC_MR_MAX,
+                                  <floating *>scratch.tiles + tid * FC_MR_MAX * FC_NR_MAX)
+        # The partials in order. `total = total + ...`, not `+=`: inside prange, Cython
+        # would turn `+=` into an OpenMP reduction of no fixed order.
         for e in prange(part_len, num_threads=nthreads, schedule='static'):
             total = 0
-            for gg in range(groups):
+            for gg in range(row_groups):
                 total = total + partials[gg * part_len + e]
-            if e < kd * k:
-                dw__hwck[e] = total
+            if e < kdg * g.k:
+                dw__dhwck[e] = total
             else:
-                db[e - kd * k] = total
+                db[e - kdg * g.k] = total
     else:
         ok = False
-    if xp__nhwc != NULL:
-        free_padded(xp__nhwc, x__nhwc)
+    if xp__ndhwc != NULL:
+        free_padded(xp__ndhwc, x__ndhwc)
     fc_free(partials)
     fc_free(dypacks)
     fc_free(off_kd)

@@ -1,77 +1,183 @@
-# conv2d forward (included by _conv.pyx):
-#   y[pixel, k] = sum_{r; s,c} xpad[pixel + (r, s), c] * w[r, s, c, k]   (+ bias, ReLU)
-# A GEMM whose A operand the micro-kernel reads in place from the padded NHWC image
-# (implicit im2col): for each tap row r, the (s, c) run is KW*C contiguous elements.
-# Tiles run over flattened (n, oh, ow) pixels, so no rows go to waste at the end of an
-# output row; each tile is written by one thread.
+# Convolution forward (included by _conv.pyx), 2-D or 3-D, per group j of output channels:
+#   y[pixel, k] = sum_{a, r, s, c in group j} xpad[pixel + (a*dd, r*dh, s*dw), c] * w[a, r, s, c, k]
+# (+ bias, ReLU). A GEMM whose A operand the micro-kernel reads in place from the padded
+# NDHWC image (implicit im2col). Tiles run over flattened (n, od, oh, ow) pixels, so no
+# rows go to waste at the end of an output row; each tile is written by one thread.
+# Depthwise convolutions (one input channel per group) have their own kernel, below.
 
 
-cdef inline void forward_tile(const fc_variant *var, long t, const floating *xp__nhwc,
-                       const floating *wpack__pkn, const floating *bias, bint relu,
-                       floating *y__nhwk, long hp, long wp, long c, long kh, long kw, long k,
-                       long oh, long ow, long sh, long sw, long m_total, long *off,
-                       floating *tile) noexcept nogil:
-    cdef int mr = tile_rows_of(var, y__nhwk), nr = tile_cols_of(var, y__nhwk), i
-    cdef long m0 = t * mr, m = min(m_total - m0, mr), kd = kh * kw * c
-    cdef long img = m0 // (oh * ow), oy = m0 % (oh * ow) // ow, ox = m0 % ow, pn, k0, kn
+cdef inline void tap_product(const fc_variant *var, const floating *a, const long *off,
+                             const floating *b_panel, floating **dst, const floating *bias,
+                             bint relu, const ConvShape *g) noexcept nogil:
+    """dst = act(bias + sum over the taps) for one tile of pixels and one B panel, from
+    the group's first input channel `a` and the pixels' offsets `off`. One micro-kernel
+    call per kernel plane (and per kernel column when dilated or grouped), each adding
+    into the tile; the bias goes in with the first, the ReLU with the last."""
+    cdef int nr = tile_cols_of(var, a), flags
+    cdef long a_run = g.dh * g.wp * g.c, a_plane = g.dd * g.hp * g.wp * g.c
+    cdef long b_plane = g.kh * g.kw * g.cg * nr
+    # Each kernel row's (s, c) run is KW*C contiguous elements, or, with one channel per
+    # tap, KW elements dw*C apart; else one call per kernel column s.
+    cdef bint whole_rows = g.dw == 1 and g.groups == 1
+    cdef long columns = 1 if whole_rows or g.cg == 1 else g.kw
+    cdef long steps = g.kd * columns, i, s
+    cdef const floating *a_i
+    cdef const floating *b_i
+    for i in range(steps):
+        flags = FC_UKR_ACCUMULATE if i > 0 else 0
+        if relu and i == steps - 1:
+            flags = flags | FC_UKR_RELU
+        a_i = a + (i // columns) * a_plane
+        b_i = b_panel + (i // columns) * b_plane
+        if whole_rows:
+            microkernel(var, g.kh, g.kw * g.c, a_i, off, a_run, 1, b_i, g.kw * g.c * nr, dst,
+                        bias if i == 0 else NULL, flags)
+        elif g.cg == 1:
+            microkernel(var, g.kh, g.kw, a_i, off, a_run, g.dw * g.c, b_i, g.kw * nr, dst,
+                        bias if i == 0 else NULL, flags)
+        else:
+            s = i % columns
+            microkernel(var, g.kh, g.cg, a_i + s * g.dw * g.c, off, a_run, 1,
+                        b_i + s * g.cg * nr, g.kw * g.cg * nr, dst, bias if i == 0 else NULL,
+                        flags)
+
+
+cdef inline void forward_tile(const fc_variant *var, long t, const floating *xp__ndhwc,
+                              const floating *wpack__gpkn, const floating *bias, bint relu,
+                              floating *y__ndhwk, const ConvShape *g, long *off,
+                              floating *tile) noexcept nogil:
+    cdef int mr = tile_rows_of(var, y__ndhwk), nr = tile_cols_of(var, y__ndhwk), i
+    cdef long m_total = g.n * g.od * g.oh * g.ow, k = g.k
+    cdef long m0 = t * mr, m = min(m_total - m0, mr), kdg = g.kd * g.kh * g.kw * g.cg
+    cdef long panels = (g.kg + nr - 1) // nr
+    cdef long plane = m0 // (g.oh * g.ow), oy = m0 // g.ow % g.oh, ox = m0 % g.ow
+    cdef long img = plane // g.od, oz = plane % g.od
+    cdef long j, pn, k0, kn
     cdef floating *dst[FC_MR_MAX]
-    cdef const floating *b_panel
-    # Walk the tile's pixels in (n, oh, ow) order: one division per tile, not three per row.
+    # Walk the tile's pixels in (n, od, oh, ow) order: divisions once per tile, not per row.
     for i in range(m):
-        off[i] = ((img * hp + oy * sh) * wp + ox * sw) * c
+        off[i] = (((img * g.dp + oz * g.sd) * g.hp + oy * g.sh) * g.wp + ox * g.sw) * g.c
         ox = ox + 1
-        if ox == ow:
+        if ox == g.ow:
             ox = 0
             oy = oy + 1
-            if oy == oh:
+            if oy == g.oh:
                 oy = 0
-                img = img + 1
+                oz = oz + 1
+                if oz == g.od:
+                    oz = 0
+                    img = img + 1
     for i in range(m, mr):
         off[i] = off[m - 1]   # rows past the last pixel repeat it (read, never stored)
-    for pn in range((k + nr - 1) // nr):
-        k0 = pn * nr
-        kn = min(k - k0, nr)
-        b_panel = wpack__pkn + pn * kd * nr
-        if kn == nr:
-            # Whole rows: straight into y, bias and ReLU in the micro-kernel's epilogue.
-            point_rows(dst, y__nhwk + m0 * k + k0, k, m, mr)
-            microkernel(var, kh, kw * c, xp__nhwc, off, wp * c, 1, b_panel, kw * c * nr, dst,
-                        NULL if bias == NULL else bias + k0, FC_UKR_RELU if relu else 0)
-        else:
-            point_rows(dst, tile, nr, mr, mr)
-            microkernel(var, kh, kw * c, xp__nhwc, off, wp * c, 1, b_panel, kw * c * nr, dst,
-                        NULL, 0)
-            store_tile(y__nhwk + m0 * k + k0, k, tile, nr, m, kn,
-                       NULL if bias == NULL else bias + k0, relu)
+    for j in range(g.groups):
+        for pn in range(panels):
+            k0 = j * g.kg + pn * nr
+            kn = min(g.kg - pn * nr, nr)
+            if kn == nr:
+                # Whole rows: straight into y, bias and ReLU in the micro-kernel's epilogue.
+                point_rows(dst, y__ndhwk + m0 * k + k0, k, m, mr)
+                tap_product(var, xp__ndhwc + j * g.cg, off,
+                            wpack__gpkn + (j * panels + pn) * kdg * nr, dst,
+                            NULL if bias == NULL else bias + k0, relu, g)
+            else:
+                point_rows(dst, tile, nr, mr, mr)
+                tap_product(var, xp__ndhwc + j * g.cg, off,
+                            wpack__gpkn + (j * panels + pn) * kdg * nr, dst, NULL, False, g)
+                store_tile(y__ndhwk + m0 * k + k0, k, tile, nr, m, kn,
+                           NULL if bias == NULL else bias + k0, relu)
 
 
-cdef int conv2d_forward_driver(const floating *x__nhwc, long n, long h, long w, long c,
-                               const floating *w__hwck, long kh, long kw, long k,
-                               const floating *bias, bint relu, floating *y__nhwk, long oh,
-                               long ow, long sh, long sw, long pt, long pb, long pl, long pr,
-                               int nthreads) noexcept nogil:
-    """y for x and w; 0, or -1 if a workspace could not be allocated."""
+cdef int gemm_forward(const floating *x__ndhwc, const floating *w__dhwck,
+                      const floating *bias, bint relu, floating *y__ndhwk, const ConvShape *g,
+                      int nthreads) noexcept nogil:
     cdef const fc_variant *var = active_variant
-    cdef int mr = tile_rows_of(var, x__nhwc), nr = tile_cols_of(var, x__nhwc), tid = 0
-    cdef long hp = h + pt + pb, wp = w + pl + pr, kd = kh * kw * c
-    cdef long panels = (k + nr - 1) // nr, m_total = n * oh * ow
-    cdef long t, tiles = (m_total + mr - 1) // mr
+    cdef int mr = tile_rows_of(var, x__ndhwc), nr = tile_cols_of(var, x__ndhwc), tid = 0
+    cdef long kdg = g.kd * g.kh * g.kw * g.cg, panels = (g.kg + nr - 1) // nr, j
+    cdef long t, tiles = (g.n * g.od * g.oh * g.ow + mr - 1) // mr
     cdef TileScratch scratch
-    cdef floating *xp__nhwc = pad_input(x__nhwc, n, h, w, c, pt, pb, pl, pr, nthreads)
-    cdef floating *wpack__pkn = <floating *>fc_alloc(sizeof(floating) * panels * kd * nr)
+    cdef floating *xp__ndhwc = pad_input(x__ndhwc, g, nthreads)
+    # Per group, the weights as B panels: rows (a, r, s, c in the group), NR output channels.
+    cdef floating *wpack__gpkn = <floating *>fc_alloc(
+        sizeof(floating) * g.groups * panels * kdg * nr)
     cdef bint ok = alloc_tile_scratch(&scratch, nthreads, sizeof(floating))
-    if ok and xp__nhwc != NULL and wpack__pkn != NULL:
-        pack_panels(wpack__pkn, w__hwck, <floating *>NULL, kd, k, nr)
+    if ok and xp__ndhwc != NULL and wpack__gpkn != NULL:
+        for j in range(g.groups):
+            pack_panels(wpack__gpkn + j * panels * kdg * nr, w__dhwck + j * g.kg,
+                        <floating *>NULL, kdg, g.kg, g.k, nr)
         with parallel(num_threads=nthreads):
             tid = threadid()
             for t in prange(tiles, schedule='static'):
-                forward_tile(var, t, xp__nhwc, wpack__pkn, bias, relu, y__nhwk, hp, wp, c, kh,
-                             kw, k, oh, ow, sh, sw, m_total, scratch.offsets + tid * FC_MR_MAX,
+                forward_tile(var, t, xp__ndhwc, wpack__gpkn, bias, relu, y__ndhwk, g,
+                             scratch.offsets + tid * FC_MR_MAX,
                              <floating *>scratch.tiles + tid * FC_MR_MAX * FC_NR_MAX)
     else:
         ok = False
-    if xp__nhwc != NULL:
-        free_padded(xp__nhwc, x__nhwc)
-    fc_free(wpack__pkn)
+    if xp__ndhwc != NULL:
+        free_padded(xp__ndhwc, x__ndhwc)
+    fc_free(wpack__gpkn)
     free_tile_scratch(&scratch)
     return 0 if ok else -1
+
+
+cdef inline const floating *tap_pixel(const floating *xp__ndhwc, const ConvShape *g,
+                                      long img, long oz, long oy, long ox, long a, long r,
+                                      long s) noexcept nogil:
+    """The padded input pixel that tap (a, r, s) of output pixel (img, oz, oy, ox) reads."""
+    return xp__ndhwc + ((((img * g.dp + oz * g.sd + a * g.dd) * g.hp + oy * g.sh + r * g.dh)
+                         * g.wp + ox * g.sw + s * g.dw) * g.c)
+
+
+cdef void depthwise_forward_row(const floating *xp__ndhwc, const floating *w__dhwk,
+                                const floating *bias, bint relu, floating *y__ndhwk, long row,
+                                const ConvShape *g) noexcept nogil:
+    """Output row `row` (of N*OD*OH) of a depthwise convolution: vectorised over channels.
+    Output channel o reads input channel o // m (m = K / C, the depth multiplier)."""
+    cdef long plane = row // g.oh, oy = row % g.oh, img = plane // g.od, oz = plane % g.od
+    cdef long ox, a, r, s, ci, jj, o
+    cdef long c = g.c, k = g.k, m = g.kg
+    cdef floating *out
+    cdef const floating *pixel
+    cdef const floating *taps
+    for ox in range(g.ow):
+        out = y__ndhwk + (row * g.ow + ox) * k
+        if bias != NULL:
+            memcpy(out, bias, sizeof(floating) * k)
+        else:
+            memset(out, 0, sizeof(floating) * k)
+        for a in range(g.kd):
+            for r in range(g.kh):
+                for s in range(g.kw):
+                    pixel = tap_pixel(xp__ndhwc, g, img, oz, oy, ox, a, r, s)
+                    taps = w__dhwk + ((a * g.kh + r) * g.kw + s) * k
+                    if m == 1:
+                        multiply_add(out, pixel, taps, c)
+                    else:
+                        for ci in range(c):
+                            for jj in range(m):
+                                o = ci * m + jj
+                                out[o] = out[o] + pixel[ci] * taps[o]
+        if relu:
+            for o in range(k):
+                out[o] = 0 if out[o] < 0 else out[o]
+
+
+cdef int depthwise_forward(const floating *x__ndhwc, const floating *w__dhwk,
+                           const floating *bias, bint relu, floating *y__ndhwk,
+                           const ConvShape *g, int nthreads) noexcept nogil:
+    cdef long row
+    cdef floating *xp__ndhwc = pad_input(x__ndhwc, g, nthreads)
+    if xp__ndhwc == NULL:
+        return -1
+    for row in prange(g.n * g.od * g.oh, num_threads=nthreads, schedule='static'):
+        depthwise_forward_row(xp__ndhwc, w__dhwk, bias, relu, y__ndhwk, row, g)
+    free_padded(xp__ndhwc, x__ndhwc)
+    return 0
+
+
+cdef int conv_forward_driver(const floating *x__ndhwc, const floating *w__dhwck,
+                             const floating *bias, bint relu, floating *y__ndhwk,
+                             const ConvShape *g, int nthreads) noexcept nogil:
+    """y for x and w; 0, or -1 if a workspace could not be allocated."""
+    if g.cg == 1 and g.groups > 1:
+        return depthwise_forward(x__ndhwc, w__dhwck, bias, relu, y__ndhwk, g, nthreads)
+    return gemm_forward(x__ndhwc, w__dhwck, bias, relu, y__ndhwk, g, nthreads)

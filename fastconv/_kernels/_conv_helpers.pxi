@@ -1,34 +1,46 @@
-# Helpers shared by the conv2d drivers (included by _conv.pyx): padding, packing of B
-# panels, the ReLU-masked copy of dy, and a tile's row pointers and epilogue.
-# Pointer names carry their layout: x__nhwc, w__hwck, pack__pkn (panel, row, lane).
+# Helpers shared by the conv2d drivers (included by _conv.pyx): the call's geometry,
+# padding, packing of B panels, and a tile's row pointers and epilogue.
+# Pointer names carry their layout: x__ndhwc, w__dhwck, pack__pkn (panel, row, lane).
 
 from cython.parallel cimport prange
 from libc.string cimport memcpy, memset
 
 
 
-cdef floating *pad_input(const floating *x__nhwc, long n, long h, long w, long c, long pt,
-                         long pb, long pl, long pr, int nthreads) noexcept nogil:
-    """Zero-padded copy of x as (N, H+pt+pb, W+pl+pr, C); x itself when there is no
-    padding; NULL if the copy cannot be allocated."""
-    if not (pt | pb | pl | pr):
-        return <floating *>x__nhwc
-    cdef long hp = h + pt + pb, wp = w + pl + pr, row, ih
-    cdef floating *xp__nhwc = <floating *>fc_alloc(sizeof(floating) * n * hp * wp * c)
+cdef struct ConvShape:
+    # One convolution, as fastconv.ops validated it; a 2-D one has d = kd = od = 1.
+    long n, d, h, w, c, kd, kh, kw, k, od, oh, ow
+    long sd, sh, sw, dd, dh, dw    # strides, dilation
+    long pf, pk, pt, pb, pl, pr    # padding: front/back (depth), top/bottom, left/right
+    long groups, cg, kg            # groups; input and output channels per group
+    long dp, hp, wp                # the padded input's depth, height and width
+
+
+cdef floating *pad_input(const floating *x__ndhwc, const ConvShape *g,
+                         int nthreads) noexcept nogil:
+    """Zero-padded copy of x as (N, DP, HP, WP, C); x itself when there is no padding;
+    NULL if the copy cannot be allocated."""
+    if not (g.pf | g.pk | g.pt | g.pb | g.pl | g.pr):
+        return <floating *>x__ndhwc
+    cdef long row, plane, iz, ih, c = g.c
+    cdef floating *xp__ndhwc = <floating *>fc_alloc(
+        sizeof(floating) * g.n * g.dp * g.hp * g.wp * c)
     cdef floating *dst
-    if xp__nhwc == NULL:
+    if xp__ndhwc == NULL:
         return NULL
-    for row in prange(n * hp, num_threads=nthreads, schedule='static'):
-        ih = row % hp - pt
-        dst = xp__nhwc + row * wp * c
-        if ih < 0 or ih >= h:
-            memset(dst, 0, sizeof(floating) * wp * c)
+    for row in prange(g.n * g.dp * g.hp, num_threads=nthreads, schedule='static'):
+        plane = row // g.hp
+        iz = plane % g.dp - g.pf
+        ih = row % g.hp - g.pt
+        dst = xp__ndhwc + row * g.wp * c
+        if iz < 0 or iz >= g.d or ih < 0 or ih >= g.h:
+            memset(dst, 0, sizeof(floating) * g.wp * c)
         else:
-            memset(dst, 0, sizeof(floating) * pl * c)
-            memcpy(dst + pl * c, x__nhwc + ((row // hp) * h + ih) * w * c,
-                   sizeof(floating) * w * c)
-            memset(dst + (pl + w) * c, 0, sizeof(floating) * pr * c)
-    return xp__nhwc
+            memset(dst, 0, sizeof(floating) * g.pl * c)
+            memcpy(dst + g.pl * c, x__ndhwc + (((plane // g.dp) * g.d + iz) * g.h + ih) * g.w * c,
+                   sizeof(floating) * g.w * c)
+            memset(dst + (g.pl + g.w) * c, 0, sizeof(floating) * g.pr * c)
+    return xp__ndhwc
 
 
 cdef inline void free_padded(floating *xp, const floating *x) noexcept nogil:
@@ -38,9 +50,9 @@ cdef inline void free_padded(floating *xp, const floating *x) noexcept nogil:
 
 
 cdef void pack_panels(floating *pack__pkn, const floating *src, const floating *mask,
-                      long rows, long cols, int nr) noexcept nogil:
-    """Pack a row-major (rows x cols) matrix as B panels:
-    pack[panel][row][j] = src[row][panel*nr + j] (masked by mask, src's layout, unless
+                      long rows, long cols, long ld, int nr) noexcept nogil:
+    """Pack a (rows x cols) matrix of row stride ld as B panels:
+    pack[panel][row][j] = src[row*ld + panel*nr + j] (masked by mask, src's layout, unless
     NULL), zero past the last column, so the micro-kernel loads whole NR-wide rows."""
     cdef long panels = (cols + nr - 1) // nr, pn, r, c0, cn, j
     cdef floating *d
@@ -49,8 +61,7 @@ cdef void pack_panels(floating *pack__pkn, const floating *src, const floating *
         cn = min(cols - c0, nr)
         for r in range(rows):
             d = pack__pkn + (pn * rows + r) * nr
-            copy_masked(d, src + r * cols + c0, NULL if mask == NULL else mask + r * cols + c0,
-                        cn)
+            copy_masked(d, src + r * ld + c0, NULL if mask == NULL else mask + r * ld + c0, cn)
             for j in range(cn, nr):
                 d[j] = 0
 

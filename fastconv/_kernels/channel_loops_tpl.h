@@ -22,6 +22,13 @@ static inline void CL_FN(add_to)(CL_T *restrict d, const CL_T *restrict src, lon
     for (long j = 0; j < len; j++) d[j] += src[j];
 }
 
+/* d += a * b, element by element (the depthwise convolution's taps). */
+static inline void CL_FN(multiply_add)(CL_T *restrict d, const CL_T *restrict a,
+                                       const CL_T *restrict b, long len)
+{
+    for (long j = 0; j < len; j++) d[j] += a[j] * b[j];
+}
+
 /* best = max(best, pixel) (is_max) or min, per channel; a NaN always wins. 0/1
  * arithmetic, one comparison per statement: the form GCC 12 vectorises. */
 static inline void CL_FN(extreme_update)(CL_T *restrict best, const CL_T *restrict pixel,

@@ -20,6 +20,7 @@ import fastconv.reference
 from fastconv._blas_threads import single_threaded_blas
 from fastconv._kernels import _conv
 from fastconv.benchmark.shapes import ConvShape
+from fastconv.ops import _lift, _window_args
 
 FASTCONV = "fastconv"
 REFERENCE = "reference"
@@ -84,30 +85,64 @@ def _conv_cases(shape, dtype, rng):
     dy = rng.standard_normal(g.out_shape, dtype=dtype)
     inputs = dict(x=x, w=w, b=b, dy=dy)
     flops = shape.flops()
-    args = (shape.strides, shape.padding)
-
-    def backward_input():
-        dx = np.empty(x.shape, dtype)
-        _conv.conv2d_backward_data(dy, None, w, dx, g.strides, g.padding,
-                                   fastconv.get_num_threads())
-
-    def backward_weight():
-        dw = np.empty(w.shape, dtype)
-        db = np.empty(shape.k, dtype)
-        _conv.conv2d_backward_weights(dy, None, x, dw, db, g.strides, g.padding,
-                                      fastconv.get_num_threads())
-
+    forward, backward, backward_input, backward_weight = (
+        _transposed_calls if shape.transposed else _conv_calls)(shape, g, x, w, b, dy)
     return [
         Case(shape, FORWARD, flops, GFLOPS, inputs, {
-            FASTCONV: lambda: fastconv.conv2d(x, w, b, *args),
-            REFERENCE: _one_blas_thread(lambda: fastconv.reference.conv2d(x, w, b, *args))}),
+            FASTCONV: lambda: forward(fastconv),
+            REFERENCE: _one_blas_thread(lambda: forward(fastconv.reference))}),
         Case(shape, BACKWARD_INPUT, flops, GFLOPS, inputs, {FASTCONV: backward_input}),
         Case(shape, BACKWARD_WEIGHT, flops, GFLOPS, inputs, {FASTCONV: backward_weight}),
         Case(shape, BACKWARD_ALL, 2 * flops, GFLOPS, inputs, {
-            FASTCONV: lambda: fastconv.conv2d_backward(dy, x, w, *args),
-            REFERENCE: _one_blas_thread(
-                lambda: fastconv.reference.conv2d_backward(dy, x, w, *args))}),
+            FASTCONV: lambda: backward(fastconv),
+            REFERENCE: _one_blas_thread(lambda: backward(fastconv.reference))}),
     ]
+
+
+def _conv_calls(shape, g, x, w, b, dy):
+    """forward(module), backward(module), backward_input(), backward_weight() of a conv:
+    the last two call fastconv's dx kernel and its dw+db kernel as fastconv.ops does."""
+    name = f"conv{shape.rank}d"
+    args = dict(strides=shape.strides, padding=shape.padding, dilation=shape.dilation,
+                groups=shape.groups)
+    window = (*_window_args(g), g.groups)
+
+    def backward_input():
+        dx = np.empty(x.shape, x.dtype)
+        _conv.conv_backward_data(_lift(dy), None, _lift(w, kernel=True), _lift(dx), *window,
+                                 fastconv.get_num_threads())
+
+    def backward_weight():
+        dw = np.empty(w.shape, w.dtype)
+        db = np.empty(shape.k, w.dtype)
+        _conv.conv_backward_weights(_lift(dy), None, _lift(x), _lift(dw, kernel=True), db,
+                                    *window, fastconv.get_num_threads())
+
+    return (lambda module: getattr(module, name)(x, w, b, **args),
+            lambda module: getattr(module, name + "_backward")(dy, x, w, **args),
+            backward_input, backward_weight)
+
+
+def _transposed_calls(shape, g, x, w, b, dy):
+    """The same four calls for a transposed convolution: its input gradient is the
+    forward conv2d of dy, its weight gradient that conv2d's weight gradient."""
+    args = dict(strides=shape.strides, padding=shape.padding, dilation=shape.dilation)
+    window = (*_window_args(g.forward), 1)
+
+    def backward_input():
+        dx = np.empty(x.shape, x.dtype)
+        _conv.conv_forward(_lift(dy), _lift(w, kernel=True), None, _lift(dx), *window, False,
+                           fastconv.get_num_threads())
+
+    def backward_weight():
+        dw = np.empty(w.shape, w.dtype)
+        _conv.conv_backward_weights(_lift(x), None, _lift(dy), _lift(dw, kernel=True),
+                                    np.empty(shape.c, w.dtype), *window,
+                                    fastconv.get_num_threads())
+
+    return (lambda module: module.conv2d_transpose(x, w, b, **args),
+            lambda module: module.conv2d_transpose_backward(dy, x, w, **args),
+            backward_input, backward_weight)
 
 
 def _pool_cases(shape, dtype, rng):

@@ -1,11 +1,13 @@
 """The shapes the kernel benchmark measures: the layers of the small CNNs fastconv targets.
 
-Layouts as everywhere in fastconv: x (N, H, W, C), w (KH, KW, C, K). Each shape has a
-short name for `bench/run.py --shapes NAME...`.
+Layouts as everywhere in fastconv: x (N, [D,] H, W, C), w ([KD,] KH, KW, C, K). Each
+shape has a short name for `bench/run.py --shapes NAME...`.
 """
+import math
 from dataclasses import dataclass, replace
+from typing import Optional
 
-from fastconv._geometry import Conv2DGeometry, Pool2DGeometry
+from fastconv._geometry import CONV_GEOMETRIES, Conv2DTransposeGeometry, Pool2DGeometry
 
 # --quick divides every batch by this (at least 1 image is kept): small enough that the
 # whole run takes seconds, large enough that a call still does real work.
@@ -14,7 +16,11 @@ QUICK_BATCH_DIVISOR = 16
 
 @dataclass(frozen=True)
 class ConvShape:
-    """One conv2d layer: x (n, h, w, c) with a kh×kw kernel to k channels."""
+    """One convolution layer: x (n, [d,] h, w, c) with a [kd×]kh×kw kernel to k channels.
+
+    d given: a 3-D convolution (kd deep). dilation, groups (groups == c: depthwise).
+    transposed: a 2-D transposed convolution from c to k channels, w (kh, kw, k, c) as
+    Keras's Conv2DTranspose; padding is then the conv2d's it transposes."""
     name: str
     n: int
     h: int
@@ -25,30 +31,59 @@ class ConvShape:
     kw: int
     strides: int = 1
     padding: int = 0
+    dilation: int = 1
+    groups: int = 1
+    d: Optional[int] = None
+    kd: int = 1
+    transposed: bool = False
+
+    @property
+    def rank(self):
+        return 2 if self.d is None else 3
 
     @property
     def x_shape(self):
-        return (self.n, self.h, self.w, self.c)
+        depth = () if self.d is None else (self.d,)
+        return (self.n,) + depth + (self.h, self.w, self.c)
+
+    @property
+    def window(self):
+        return ((self.kd,) if self.rank == 3 else ()) + (self.kh, self.kw)
 
     @property
     def w_shape(self):
-        return (self.kh, self.kw, self.c, self.k)
+        if self.transposed:
+            return (self.kh, self.kw, self.k, self.c)
+        return self.window + (self.c // self.groups, self.k)
 
     def geometry(self):
-        return Conv2DGeometry(self.x_shape, self.w_shape, self.strides, self.padding)
+        """The validated geometry (Conv2DTransposeGeometry for a transposed shape)."""
+        if self.transposed:
+            return Conv2DTransposeGeometry(self.x_shape, self.w_shape, self.strides,
+                                           self.padding, None, self.dilation)
+        return CONV_GEOMETRIES[self.rank](self.x_shape, self.w_shape, self.strides,
+                                          self.padding, self.dilation, self.groups)
 
     def flops(self):
         """FLOPs of one pass (forward, backward-input and backward-weight cost the same):
-        2·N·OH·OW·KH·KW·C·K, one multiply and one add per tap."""
+        two (a multiply and an add) per tap per output element and input channel of its
+        group; for a transposed convolution, per tap per input element and output channel."""
         g = self.geometry()
-        return 2 * self.n * g.oh * g.ow * self.kh * self.kw * self.c * self.k
+        if self.transposed:
+            return 2 * math.prod(self.x_shape) * self.kh * self.kw * self.k
+        return 2 * math.prod(g.out_shape) * math.prod(self.window) * (self.c // self.groups)
 
     @property
     def label(self):
+        depth = "" if self.d is None else f"{self.d}×"
+        window = "×".join(map(str, self.window))
         extra = (f" /{self.strides}" if self.strides != 1 else "") + \
-                (f" pad {self.padding}" if self.padding else "")
-        return (f"{self.n}×{self.h}×{self.w}×{self.c}→{self.k} "
-                f"{self.kh}×{self.kw}{extra}")
+                (f" pad {self.padding}" if self.padding else "") + \
+                (f" dil {self.dilation}" if self.dilation != 1 else "") + \
+                (" depthwise" if self.groups == self.c > 1 else
+                 f" groups {self.groups}" if self.groups != 1 else "") + \
+                (" transposed" if self.transposed else "")
+        return f"{self.n}×{depth}{self.h}×{self.w}×{self.c}→{self.k} {window}{extra}"
 
 
 @dataclass(frozen=True)
@@ -80,6 +115,18 @@ SHAPES = [
     ConvShape("resnet-3x3", n=32, h=56, w=56, c=64, k=64, kh=3, kw=3, padding=1),
     ConvShape("resnet-stem-7x7", n=32, h=224, w=224, c=3, k=64, kh=7, kw=7,
               strides=2, padding=3),
+    # The rest of the convolution family: MobileNet's depthwise layers, a dilated layer,
+    # a small decoder's transposed layer, the CT-scan model's 3-D layers.
+    ConvShape("depthwise-56", n=32, h=56, w=56, c=64, k=64, kh=3, kw=3, padding=1,
+              groups=64),
+    ConvShape("depthwise-28", n=32, h=28, w=28, c=128, k=128, kh=3, kw=3, padding=1,
+              groups=128),
+    ConvShape("dilated-3x3", n=32, h=32, w=32, c=64, k=64, kh=3, kw=3, padding=2,
+              dilation=2),
+    ConvShape("transposed-4x4", n=32, h=14, w=14, c=64, k=32, kh=4, kw=4, strides=2,
+              padding=1, transposed=True),
+    ConvShape("ct3d-c1", n=2, d=64, h=64, w=32, c=1, k=64, kd=3, kh=3, kw=3),
+    ConvShape("ct3d-c2", n=2, d=31, h=31, w=15, c=64, k=64, kd=3, kh=3, kw=3),
     PoolShape("pool-24", n=128, h=24, w=24, c=32),
     PoolShape("pool-56", n=64, h=56, w=56, c=64),
 ]

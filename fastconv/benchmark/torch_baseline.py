@@ -41,31 +41,43 @@ def set_num_threads(n):
 def candidates(case):
     """label -> zero-argument callable, one per memory format, for a Case of fastconv.benchmark.cases."""
     build = _conv_call if isinstance(case.shape, ConvShape) else _max_pool_call
-    formats = {"NCHW": torch.contiguous_format, "NHWC": torch.channels_last}
+    rank = case.shape.rank if isinstance(case.shape, ConvShape) else 2
+    last = torch.channels_last if rank == 2 else torch.channels_last_3d
+    formats = {"NCHW": torch.contiguous_format, "NHWC": last}
     return {TORCH_PREFIX + name: build(case, fmt) for name, fmt in formats.items()}
 
 
-def _nchw(a, fmt):
-    """A NumPy (N, H, W, C) array as a torch (N, C, H, W) tensor stored in `fmt`."""
-    return torch.from_numpy(a).permute(0, 3, 1, 2).contiguous(memory_format=fmt)
+def _channels_first(a, fmt):
+    """A NumPy (N, *spatial, C) array (or a (*window, C, K) kernel, kernel=True) as a
+    torch (N, C, *spatial) tensor stored in `fmt`."""
+    perm = (0, a.ndim - 1) + tuple(range(1, a.ndim - 1))
+    return torch.from_numpy(a).permute(*perm).contiguous(memory_format=fmt)
 
 
 def _conv_call(case, fmt):
     s = case.shape
-    x, dy = _nchw(case.inputs["x"], fmt), _nchw(case.inputs["dy"], fmt)
-    # fastconv's (KH, KW, C, K) is torch's (K, C, KH, KW)
-    w = torch.from_numpy(case.inputs["w"]).permute(3, 2, 0, 1).contiguous(memory_format=fmt)
+    x, dy = _channels_first(case.inputs["x"], fmt), _channels_first(case.inputs["dy"], fmt)
+    # fastconv's (*window, C, K) is torch's (K, C, *window); a transposed kernel
+    # (KH, KW, C_out, C_in) is torch's (C_in, C_out, KH, KW).
+    kernel = case.inputs["w"]
+    spatial = tuple(range(kernel.ndim - 2))
+    order = (kernel.ndim - 1, kernel.ndim - 2) + spatial
+    w = torch.from_numpy(kernel).permute(*order).contiguous(memory_format=fmt)
     b = torch.from_numpy(case.inputs["b"])
-    stride, padding = [s.strides] * 2, [s.padding] * 2
+    stride, padding, dilation = ([v] * s.rank for v in (s.strides, s.padding, s.dilation))
     if case.pass_name == FORWARD:
-        return lambda: F.conv2d(x, w, b, stride, padding)
+        if s.transposed:
+            return lambda: F.conv_transpose2d(x, w, b, stride, padding, 0, 1, dilation)
+        conv = F.conv2d if s.rank == 2 else F.conv3d
+        return lambda: conv(x, w, b, stride, padding, dilation, s.groups)
     mask = _CONV_BACKWARD_MASKS[case.pass_name]
     return lambda: torch.ops.aten.convolution_backward(
-        dy, x, w, [s.k], stride, padding, [1, 1], False, [0, 0], 1, mask)
+        dy, x, w, [s.k], stride, padding, dilation, s.transposed, [0] * s.rank, s.groups,
+        mask)
 
 
 def _max_pool_call(case, fmt):
-    x, dy = _nchw(case.inputs["x"], fmt), _nchw(case.inputs["dy"], fmt)
+    x, dy = _channels_first(case.inputs["x"], fmt), _channels_first(case.inputs["dy"], fmt)
     window = [case.shape.pool] * 2
     if case.pass_name == FORWARD:
         return lambda: F.max_pool2d(x, window, window)

@@ -95,6 +95,12 @@ def _channels_first(writer, layer, x):
     return writer.transpose(x, perm, layer.name), perm
 
 
+def _extents(layer):
+    """The (dilated) extents of a convolution layer's kernel."""
+    dilation = getattr(layer, "dilation_rate", (1,) * len(layer.kernel_size))
+    return [(k - 1) * d + 1 for k, d in zip(layer.kernel_size, dilation)]
+
+
 def _pads(layer, window):
     """ONNX pads (all befores, then all afters) of a layer's "valid"/"same"/"causal"."""
     sizes = shape_to_channels_last(layer.input_shape, layer.data_format)[:-1]
@@ -109,22 +115,85 @@ def _pads(layer, window):
     return [b for b, _ in pairs] + [a for _, a in pairs]
 
 
-@converts("Conv1D", "Conv2D")
+def _onnx_kernel(kernel):
+    """fastconv's (*window, C_in // groups, C_out) kernel as ONNX's (C_out, C_in // groups,
+    *window)."""
+    rank = kernel.ndim
+    return np.transpose(kernel, (rank - 1, rank - 2) + _identity(rank - 2))
+
+
+def _conv_node(writer, layer, x, kernel, bias, groups, pads, strides):
+    """One ONNX Conv of the layer's kernel size and dilation on channels-first x."""
+    operands = [x, writer.constant(f"{layer.name}/kernel", _onnx_kernel(kernel))]
+    if bias is not None:
+        operands.append(writer.constant(f"{layer.name}/bias", bias))
+    window = kernel.shape[:-2]
+    return writer.op("Conv", operands, layer.name, kernel_shape=list(window),
+                     strides=list(strides), pads=pads, group=groups,
+                     dilations=list(getattr(layer, "dilation_rate", (1,) * len(window))))
+
+
+@converts("Conv1D", "Conv2D", "Conv3D")
 def _conv(writer, layer, inputs):
     x, perm = _channels_first(writer, layer, inputs[0])
-    kernel = layer.params["kernel"]  # (*window, C_in, C_out) -> (C_out, C_in, *window)
-    rank = kernel.ndim
-    w = np.transpose(kernel, (rank - 1, rank - 2) + _identity(rank - 2))
-    operands = [x, writer.constant(f"{layer.name}/kernel", w)]
-    if layer.use_bias:
-        operands.append(writer.constant(f"{layer.name}/bias", layer.params["bias"]))
-    y = writer.op("Conv", operands, layer.name, kernel_shape=list(layer.kernel_size),
-                  strides=list(layer.strides), pads=_pads(layer, layer.kernel_size))
+    y = _conv_node(writer, layer, x, layer.params["kernel"], layer.params.get("bias"),
+                   layer.groups, _pads(layer, _extents(layer)), layer.strides)
     return y, perm
 
 
-@converts("MaxPooling1D", "MaxPooling2D", "MinPooling2D", "AveragePooling1D",
-          "AveragePooling2D")
+@converts("DepthwiseConv2D")
+def _depthwise(writer, layer, inputs):
+    """Keras's (KH, KW, C, m) kernel is the grouped (KH, KW, 1, C*m), groups = C."""
+    x, perm = _channels_first(writer, layer, inputs[0])
+    kernel = layer.params["kernel"]
+    kh, kw, c, m = kernel.shape
+    y = _conv_node(writer, layer, x, kernel.reshape(kh, kw, 1, c * m),
+                   layer.params.get("bias"), c, _pads(layer, _extents(layer)), layer.strides)
+    return y, perm
+
+
+@converts("SeparableConv2D")
+def _separable(writer, layer, inputs):
+    """The depthwise Conv (no bias), then the pointwise 1x1 Conv with the bias."""
+    x, perm = _channels_first(writer, layer, inputs[0])
+    depthwise = layer.params["depthwise_kernel"]
+    kh, kw, c, m = depthwise.shape
+    mid = _conv_node(writer, layer, x, depthwise.reshape(kh, kw, 1, c * m), None, c,
+                     _pads(layer, _extents(layer)), layer.strides)
+    pointwise = layer.params["pointwise_kernel"]
+    y = writer.op("Conv", [mid, writer.constant(f"{layer.name}/pointwise",
+                                                 _onnx_kernel(pointwise))]
+                  + ([writer.constant(f"{layer.name}/bias", layer.params["bias"])]
+                     if layer.use_bias else []), layer.name, kernel_shape=[1, 1])
+    return y, perm
+
+
+@converts("Conv2DTranspose")
+def _conv_transpose(writer, layer, inputs):
+    """ONNX ConvTranspose with the pads of the conv2d it transposes and the output_padding
+    that gives fastconv's output size; the kernel (KH, KW, C_out, C_in) is ONNX's
+    (C_in, C_out, KH, KW)."""
+    from fastconv._geometry import Conv2DTransposeGeometry
+    x, perm = _channels_first(writer, layer, inputs[0])
+    kernel = layer.params["kernel"]
+    shape = shape_to_channels_last(layer.input_shape, layer.data_format)
+    g = Conv2DTransposeGeometry((1,) + shape, kernel.shape, layer.strides, layer.padding,
+                                layer.output_padding, layer.dilation_rate)
+    f = g.forward
+    extra = [out - (s * (size - 1) + e - sum(p)) for out, s, size, e, p in
+             zip(g.out_shape[1:3], f.strides, shape[:2], _extents(layer), f.padding)]
+    operands = [x, writer.constant(f"{layer.name}/kernel", np.transpose(kernel, (3, 2, 0, 1)))]
+    if layer.use_bias:
+        operands.append(writer.constant(f"{layer.name}/bias", layer.params["bias"]))
+    y = writer.op("ConvTranspose", operands, layer.name, kernel_shape=list(layer.kernel_size),
+                  strides=list(f.strides), dilations=list(f.dilation),
+                  pads=[p[0] for p in f.padding] + [p[1] for p in f.padding],
+                  output_padding=extra)
+    return y, perm
+
+
+@converts("MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "MinPooling2D", "AveragePooling1D",
+          "AveragePooling2D", "AveragePooling3D")
 def _pool(writer, layer, inputs):
     x, perm = _channels_first(writer, layer, inputs[0])
     window = dict(kernel_shape=list(layer.pool_size), strides=list(layer.strides),
@@ -139,8 +208,8 @@ def _pool(writer, layer, inputs):
     return writer.op("Neg", [pooled], layer.name), perm
 
 
-@converts("GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
-          "GlobalMaxPooling2D")
+@converts("GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
+          "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D")
 def _global_pool(writer, layer, inputs):
     first_spatial = 1 if layer.data_format == "channels_last" else 2
     axes = list(range(first_spatial, first_spatial + layer.RANK))
@@ -249,3 +318,49 @@ def _dot(writer, layer, inputs):
         inputs = units
     product = writer.op("Mul", inputs, layer.name)
     return writer.op("ReduceSum", [product, features], layer.name, keepdims=1), (0, 1)
+
+
+# ------------------------------------------------------------------ padding, cropping, upsampling
+
+def _spatial_axes(layer):
+    """The spatial axes of the layer's input in its own layout (batch axis included)."""
+    first = 1 if layer.data_format == "channels_last" else 2
+    return list(range(first, first + layer.RANK))
+
+
+@converts("ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D")
+def _zero_padding(writer, layer, inputs):
+    rank = layer.RANK + 2
+    before, after = [0] * rank, [0] * rank
+    for axis, (a, b) in zip(_spatial_axes(layer), layer.padding):
+        before[axis], after[axis] = a, b
+    pads = writer.constant(f"{layer.name}/pads", before + after)
+    return writer.op("Pad", [inputs[0], pads], layer.name, mode="constant"), _identity(rank)
+
+
+@converts("Cropping1D", "Cropping2D", "Cropping3D")
+def _cropping(writer, layer, inputs):
+    axes = _spatial_axes(layer)
+    sizes = shape_to_channels_last(layer.input_shape, layer.data_format)[:-1]
+    starts = [a for a, _ in layer.cropping]
+    ends = [size - b for size, (_, b) in zip(sizes, layer.cropping)]
+    y = writer.op("Slice", [inputs[0], writer.constant(f"{layer.name}/starts", starts),
+                            writer.constant(f"{layer.name}/ends", ends),
+                            writer.constant(f"{layer.name}/axes", axes)], layer.name)
+    return y, _identity(layer.RANK + 2)
+
+
+@converts("UpSampling1D", "UpSampling2D", "UpSampling3D")
+def _upsampling(writer, layer, inputs):
+    """Resize by the integer factors: nearest as repetition (asymmetric, floor), bilinear
+    with half-pixel centres as tf.image.resize."""
+    rank = layer.RANK + 2
+    scales = [1.0] * rank
+    for axis, k in zip(_spatial_axes(layer), layer.size):
+        scales[axis] = float(k)
+    modes = {"nearest": dict(mode="nearest", coordinate_transformation_mode="asymmetric",
+                             nearest_mode="floor"),
+             "bilinear": dict(mode="linear", coordinate_transformation_mode="half_pixel")}
+    y = writer.op("Resize", [inputs[0], "", writer.constant(f"{layer.name}/scales", scales)],
+                  layer.name, **modes[layer.interpolation])
+    return y, _identity(rank)

@@ -6,7 +6,9 @@
 Convolution and pooling call fastconv.ops; everything else is vectorised NumPy.
 """
 from fastconv.layers.base import Layer
-from fastconv.layers.conv import Conv1D, Conv2D
+from fastconv.layers.conv import Conv1D, Conv2D, Conv3D
+from fastconv.layers.depthwise import DepthwiseConv2D, SeparableConv2D
+from fastconv.layers.transpose import Conv2DTranspose
 from fastconv.layers.core import Activation, Dense, Dropout, Flatten, ReLU, Reshape, Softmax
 from fastconv.layers.input import Input, InputLayer
 from fastconv.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
@@ -15,21 +17,33 @@ from fastconv.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Mi
 from fastconv.layers.normalization import BatchNormalization
 from fastconv.layers.pooling import (AveragePooling1D, AveragePooling2D,
                                      GlobalAveragePooling1D, GlobalAveragePooling2D,
-                                     GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,
-                                     MaxPooling2D, MinPooling2D)
+                                     GlobalAveragePooling3D, GlobalMaxPooling1D,
+                                     GlobalMaxPooling2D, GlobalMaxPooling3D, MaxPooling1D,
+                                     MaxPooling2D, MinPooling2D, MaxPooling3D, AveragePooling3D)
+from fastconv.layers.reshaping import (Cropping1D, Cropping2D, Cropping3D, UpSampling1D,
+                                       UpSampling2D, UpSampling3D, ZeroPadding1D,
+                                       ZeroPadding2D, ZeroPadding3D)
 from fastconv.layers.serialization import deserialize, serialize
 
 # Keras's short aliases.
-Convolution1D, Convolution2D = Conv1D, Conv2D
-MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D = (MaxPooling1D, MaxPooling2D, AveragePooling1D,
-                                              AveragePooling2D)
+Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
+SeparableConvolution2D = SeparableConv2D
+Convolution2DTranspose = Conv2DTranspose
+MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
+AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D
 
-__all__ = ["Layer", "Conv1D", "Conv2D", "Convolution1D", "Convolution2D", "Dense", "Flatten",
+__all__ = ["Layer", "Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D",
+           "Convolution3D", "DepthwiseConv2D",
+           "SeparableConv2D", "SeparableConvolution2D", "Conv2DTranspose",
+           "Convolution2DTranspose", "Dense", "Flatten",
            "Reshape", "Dropout", "Activation", "ReLU", "Softmax", "Input", "InputLayer",
            "BatchNormalization", "MaxPooling1D", "MaxPooling2D", "MinPooling2D",
            "AveragePooling1D", "AveragePooling2D", "MaxPool1D", "MaxPool2D", "AvgPool1D",
-           "AvgPool2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
-           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Add", "Subtract", "Multiply",
-           "Average", "Maximum", "Minimum", "Concatenate", "Dot", "add", "subtract",
-           "multiply", "average", "maximum", "minimum", "concatenate", "dot", "serialize",
-           "deserialize"]
+           "AvgPool2D", "MaxPooling3D", "AveragePooling3D", "MaxPool3D", "AvgPool3D",
+           "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling3D",
+           "GlobalMaxPooling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
+           "Cropping1D", "Cropping2D", "Cropping3D", "UpSampling1D", "UpSampling2D",
+           "UpSampling3D", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+           "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum",
+           "minimum", "concatenate", "dot", "serialize", "deserialize"]

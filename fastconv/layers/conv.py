@@ -1,15 +1,22 @@
-"""Conv2D and Conv1D: one class over the fastconv convolution kernels.
+"""Conv1D, Conv2D and Conv3D: one class over the fastconv convolution kernels.
 
-Kernels are (KH, KW, C_in, C_out) for Conv2D and (K, C_in, C_out) for Conv1D, as in
-Keras, whatever the data_format: channels_first inputs are transposed at the edge.
+Kernels are (*kernel_size, C_in // groups, C_out), as in Keras, whatever the data_format:
+channels_first inputs are transposed at the edge.
 """
 from fastconv import activations, initializers, ops
-from fastconv._geometry import Conv2DGeometry, conv1d_as_2d
+from fastconv._geometry import Conv2DGeometry, Conv3DGeometry, conv1d_as_2d
 from fastconv.layers.base import (Layer, check_data_format, from_channels_last,
                                   shape_from_channels_last, shape_to_channels_last,
                                   to_channels_last)
 
-__all__ = ["Conv1D", "Conv2D"]
+__all__ = ["Conv1D", "Conv2D", "Conv3D"]
+
+
+def positive_int(name, value):
+    """value if it is a positive int (not a bool), else ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return value
 
 
 def int_tuple(name, value, rank):
@@ -32,14 +39,17 @@ class _Conv(Layer):
     FUSES_RELU = False
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid",
-                 data_format="channels_last", activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 data_format="channels_last", dilation_rate=1, groups=1, activation=None,
+                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 **kwargs):
         super().__init__(**kwargs)
-        if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
-            raise ValueError(f"filters must be a positive int, got {filters!r}")
-        self.filters = filters
+        self.filters = positive_int("filters", filters)
+        self.groups = positive_int("groups", groups)
+        if filters % groups:
+            raise ValueError(f"filters ({filters}) must be divisible by groups ({groups})")
         self.kernel_size = int_tuple("kernel_size", kernel_size, self.RANK)
         self.strides = int_tuple("strides", strides, self.RANK)
+        self.dilation_rate = int_tuple("dilation_rate", dilation_rate, self.RANK)
         padding = padding.lower() if isinstance(padding, str) else padding
         if padding not in self.PADDINGS:
             raise ValueError(f"padding must be one of {self.PADDINGS}, got {padding!r}")
@@ -56,7 +66,11 @@ class _Conv(Layer):
                              f"(batch, {'spatial, ' * self.RANK}channels), got input_shape "
                              f"(None,) + {tuple(input_shape)}")
         channels = shape_to_channels_last(input_shape, self.data_format)[-1]
-        self.add_weight("kernel", self.kernel_size + (channels, self.filters),
+        if channels % self.groups:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: the input's {channels} "
+                             f"channels (input_shape {tuple(input_shape)}) must be divisible "
+                             f"by groups ({self.groups})")
+        self.add_weight("kernel", self.kernel_size + (channels // self.groups, self.filters),
                         self.kernel_initializer)
         if self.use_bias:
             self.add_weight("bias", (self.filters,), self.bias_initializer)
@@ -64,7 +78,7 @@ class _Conv(Layer):
 
     def compute_output_shape(self, input_shape):
         shape = shape_to_channels_last(input_shape, self.data_format)
-        kernel_shape = self.kernel_size + (shape[-1], self.filters)
+        kernel_shape = self.kernel_size + (shape[-1] // self.groups, self.filters)
         out = self._output_shape_channels_last(shape, kernel_shape)
         return shape_from_channels_last(out, self.data_format)
 
@@ -80,13 +94,11 @@ class _Conv(Layer):
         if activation is None:
             return super().call_and_activate(x, training)
         self._x = to_channels_last(x, self.data_format)
-        y = self.conv(self._x, self.params["kernel"], self.params.get("bias"), activation)
-        return None, from_channels_last(y, self.data_format)
+        return None, from_channels_last(self.conv(self._x, activation), self.data_format)
 
     def call(self, x, training):
         self._x = to_channels_last(x, self.data_format)
-        y = self.conv(self._x, self.params["kernel"], self.params.get("bias"))
-        return from_channels_last(y, self.data_format)
+        return from_channels_last(self.conv(self._x), self.data_format)
 
     def backward(self, dy, input_gradient=True):
         if self._pre_activation is not None:  # the activation was not fused
@@ -100,17 +112,20 @@ class _Conv(Layer):
 
     def _backward(self, dz, relu_output, input_gradient):
         """Gradients for dz; relu_output: the fused ReLU's output that masks dz, or None."""
-        dx, dw, db = self.conv_backward(to_channels_last(dz, self.data_format), self._x,
-                                        self.params["kernel"], relu_output, input_gradient)
-        self.grads["kernel"] = dw
+        dx = self.conv_backward(to_channels_last(dz, self.data_format), relu_output,
+                                input_gradient)
+        return None if dx is None else from_channels_last(dx, self.data_format)
+
+    def _store_gradients(self, dw, db, kernel="kernel"):
+        self.grads[kernel] = dw
         if self.use_bias:
             self.grads["bias"] = db
-        return None if dx is None else from_channels_last(dx, self.data_format)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters,
                 "kernel_size": list(self.kernel_size), "strides": list(self.strides),
                 "padding": self.padding, "data_format": self.data_format,
+                "dilation_rate": list(self.dilation_rate), "groups": self.groups,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
                 "bias_initializer": initializers.serialize(self.bias_initializer)}
@@ -122,16 +137,44 @@ class Conv2D(_Conv):
     RANK = 2
     FUSES_RELU = True
 
-    def conv(self, x, kernel, bias, activation=None):
-        return ops.conv2d(x, kernel, bias, self.strides, self.padding, activation)
+    def conv(self, x, activation=None):
+        return ops.conv2d(x, self.params["kernel"], self.params.get("bias"), self.strides,
+                          self.padding, activation, self.dilation_rate, self.groups)
 
-    def conv_backward(self, dy, x, kernel, relu_output, input_gradient):
-        return ops.conv2d_backward(dy, x, kernel, self.strides, self.padding,
-                                   None if relu_output is None else "relu", relu_output,
-                                   input_gradient)
+    def conv_backward(self, dy, relu_output, input_gradient):
+        dx, dw, db = ops.conv2d_backward(dy, self._x, self.params["kernel"], self.strides,
+                                         self.padding, None if relu_output is None else "relu",
+                                         relu_output, input_gradient, self.dilation_rate,
+                                         self.groups)
+        self._store_gradients(dw, db)
+        return dx
 
     def _output_shape_channels_last(self, shape, kernel_shape):
-        g = Conv2DGeometry((1,) + shape, kernel_shape, self.strides, self.padding)
+        g = Conv2DGeometry((1,) + shape, kernel_shape, self.strides, self.padding,
+                           self.dilation_rate, self.groups)
+        return g.out_shape[1:]
+
+
+class Conv3D(Conv2D):
+    """3-D convolution (cross-correlation) of (N, D, H, W, C) volumes, Keras's Conv3D."""
+
+    RANK = 3
+
+    def conv(self, x, activation=None):
+        return ops.conv3d(x, self.params["kernel"], self.params.get("bias"), self.strides,
+                          self.padding, activation, self.dilation_rate, self.groups)
+
+    def conv_backward(self, dy, relu_output, input_gradient):
+        dx, dw, db = ops.conv3d_backward(dy, self._x, self.params["kernel"], self.strides,
+                                         self.padding, None if relu_output is None else "relu",
+                                         relu_output, input_gradient, self.dilation_rate,
+                                         self.groups)
+        self._store_gradients(dw, db)
+        return dx
+
+    def _output_shape_channels_last(self, shape, kernel_shape):
+        g = Conv3DGeometry((1,) + shape, kernel_shape, self.strides, self.padding,
+                           self.dilation_rate, self.groups)
         return g.out_shape[1:]
 
 
@@ -141,15 +184,20 @@ class Conv1D(_Conv):
     RANK = 1
     PADDINGS = ("valid", "same", "causal")
 
-    def conv(self, x, kernel, bias):
-        return ops.conv1d(x, kernel, bias, self.strides[0], self.padding)
+    def conv(self, x):
+        return ops.conv1d(x, self.params["kernel"], self.params.get("bias"), self.strides[0],
+                          self.padding, self.dilation_rate[0], self.groups)
 
-    def conv_backward(self, dy, x, kernel, relu_output, input_gradient):
+    def conv_backward(self, dy, relu_output, input_gradient):
         # Conv1D fuses nothing (FUSES_RELU is False), so relu_output is always None.
-        return ops.conv1d_backward(dy, x, kernel, self.strides[0], self.padding)
+        dx, dw, db = ops.conv1d_backward(dy, self._x, self.params["kernel"], self.strides[0],
+                                         self.padding, self.dilation_rate[0], self.groups)
+        self._store_gradients(dw, db)
+        return dx
 
     def _output_shape_channels_last(self, shape, kernel_shape):
-        strides2d, padding2d = conv1d_as_2d((1,) + shape, kernel_shape, self.strides[0],
-                                            self.padding)
-        g = Conv2DGeometry((1, 1) + shape, (1,) + kernel_shape, strides2d, padding2d)
+        strides2d, padding2d, dilation2d = conv1d_as_2d(
+            (1,) + shape, kernel_shape, self.strides[0], self.padding, self.dilation_rate[0])
+        g = Conv2DGeometry((1, 1) + shape, (1,) + kernel_shape, strides2d, padding2d,
+                           dilation2d, self.groups)
         return (g.ow, g.k)

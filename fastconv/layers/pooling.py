@@ -1,18 +1,24 @@
-"""Pooling layers over the fastconv pool2d kernels.
+"""Pooling layers over the fastconv pool2d and pool3d kernels.
 
-One class does max, min and average pooling in 1-D and 2-D (a 1-D input (N, L, C) is
-pooled as (N, 1, L, C)); global pooling is pool2d with a window as large as the input.
+One class does max, min and average pooling in 1-D, 2-D and 3-D (a 1-D input (N, L, C)
+is pooled as (N, 1, L, C)); global pooling is pool2d with a window as large as the input.
 """
 from fastconv import ops
-from fastconv._geometry import Pool2DGeometry
+from fastconv._geometry import POOL_GEOMETRIES
 from fastconv.layers.base import (Layer, check_data_format, from_channels_last,
                                   shape_from_channels_last, shape_to_channels_last,
                                   to_channels_last)
 from fastconv.layers.conv import int_tuple
 
 __all__ = ["MaxPooling2D", "MinPooling2D", "AveragePooling2D", "MaxPooling1D",
-           "AveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-           "GlobalAveragePooling1D", "GlobalMaxPooling1D"]
+           "AveragePooling1D", "MaxPooling3D", "AveragePooling3D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+           "GlobalAveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling3D",
+           "GlobalMaxPooling3D"]
+
+
+# The kernels each rank runs on: 1-D inputs go through the 2-D ones.
+KERNELS = {1: (ops.pool2d, ops.pool2d_backward), 2: (ops.pool2d, ops.pool2d_backward),
+           3: (ops.pool3d, ops.pool3d_backward)}
 
 
 def _as_2d(x, rank):
@@ -57,19 +63,21 @@ class Pooling(Layer):
                              f"got input_shape (None,) + {tuple(input_shape)}")
         shape = shape_to_channels_last(input_shape, self.data_format)
         args = self._kernel_args()
-        g = Pool2DGeometry((1,) + _window_2d(shape[:-1], self.RANK) + shape[-1:],
-                           args["pool_size"], args["strides"], self.padding, self.MODE)
-        # g.out_shape is (1, OH, OW, C); a 1-D layer's OH is 1.
-        return shape_from_channels_last(g.out_shape[3 - self.RANK:], self.data_format)
+        spatial = _window_2d(shape[:-1], self.RANK)
+        g = POOL_GEOMETRIES[len(spatial)]((1,) + spatial + shape[-1:], args["pool_size"],
+                                          args["strides"], self.padding, self.MODE)
+        # g.out_shape is (1, *spatial, C); a 1-D layer's is (1, 1, L, C).
+        return shape_from_channels_last(g.out_shape[1 + len(spatial) - self.RANK:],
+                                        self.data_format)
 
     def call(self, x, training):
         self._x = _as_2d(to_channels_last(x, self.data_format), self.RANK)
-        y = ops.pool2d(self._x, **self._kernel_args())
+        y = KERNELS[self.RANK][0](self._x, **self._kernel_args())
         return from_channels_last(_from_2d(y, self.RANK), self.data_format)
 
     def backward_call(self, dz):
         dz = _as_2d(to_channels_last(dz, self.data_format), self.RANK)
-        dx = ops.pool2d_backward(dz, self._x, **self._kernel_args())
+        dx = KERNELS[self.RANK][1](dz, self._x, **self._kernel_args())
         return from_channels_last(_from_2d(dx, self.RANK), self.data_format)
 
     def get_config(self):
@@ -98,6 +106,14 @@ class AveragePooling1D(Pooling):
     RANK, MODE = 1, "avg"
 
 
+class MaxPooling3D(Pooling):
+    RANK, MODE = 3, "max"
+
+
+class AveragePooling3D(Pooling):
+    RANK, MODE = 3, "avg"
+
+
 class GlobalPooling(Layer):
     """Max or average over all spatial positions: (N, *spatial, C) -> (N, C)."""
 
@@ -119,7 +135,10 @@ class GlobalPooling(Layer):
         return shape_from_channels_last((1,) * self.RANK + (channels,), self.data_format)
 
     def call(self, x, training):
-        self._x = _as_2d(to_channels_last(x, self.data_format), self.RANK)
+        x = to_channels_last(x, self.data_format)
+        self._x_shape = x.shape
+        # Every spatial position on one axis: (N, positions, 1, C), one window.
+        self._x = x.reshape(len(x), -1, 1, x.shape[-1])
         y = ops.pool2d(self._x, pool_size=self._x.shape[1:3], mode=self.MODE)
         return y.reshape((len(x),) + self.output_shape)
 
@@ -127,7 +146,7 @@ class GlobalPooling(Layer):
         n, _, _, c = self._x.shape
         dx = ops.pool2d_backward(dz.reshape(n, 1, 1, c), self._x,
                                  pool_size=self._x.shape[1:3], mode=self.MODE)
-        return from_channels_last(_from_2d(dx, self.RANK), self.data_format)
+        return from_channels_last(dx.reshape(self._x_shape), self.data_format)
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format,
@@ -144,6 +163,14 @@ class GlobalMaxPooling2D(GlobalPooling):
 
 class GlobalAveragePooling1D(GlobalPooling):
     RANK, MODE = 1, "avg"
+
+
+class GlobalAveragePooling3D(GlobalPooling):
+    RANK, MODE = 3, "avg"
+
+
+class GlobalMaxPooling3D(GlobalPooling):
+    RANK, MODE = 3, "max"
 
 
 class GlobalMaxPooling1D(GlobalPooling):
