@@ -266,7 +266,7 @@ def _batch_normalization(writer, layer, inputs):
     return y, _identity(rank)
 
 
-@converts("Dropout", "Activation")
+@converts("Dropout", "Activation", "ReLU", "Softmax")
 def _identity_then_activation(writer, layer, inputs):
     """Dropout is the identity at inference; an Activation layer (ReLU, Softmax too) is
     its activation alone, which `convert` applies."""
