@@ -4,9 +4,10 @@ Each 16×16×16 volume holds one solid sphere or axis-aligned cube of random siz
 position, at random brightness, under Gaussian noise. Two Conv3D layers with 3-D max
 pooling, global average pooling and a Dense softmax tell them apart (the 3-D version of
 the keras.io "3D image classification from CT scans" model, on data that needs no
-download): about 98% test accuracy after 6 epochs, well under two minutes on 2 cores.
+download): 96-99% test accuracy after 8 epochs (seeds 0, 1, 2 gave 98.5%, 96.3%, 98.3%),
+about 25 s on 2 cores.
 
-    python examples/conv3d_volumes.py [--epochs 6] [--samples 3000]
+    python examples/conv3d_volumes.py [--epochs 8] [--samples 3000] [--seed 0]
 """
 import argparse
 
@@ -50,25 +51,29 @@ def build_model():
     ])
 
 
-def main():
+def main(argv=None):
+    """Train and evaluate; returns the test accuracy."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--samples", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    parser.add_argument("--verbose", type=int, default=1)
+    args = parser.parse_args(argv)
 
     np.random.seed(args.seed)
     rng = np.random.default_rng(args.seed)
     x_train, y_train = make_volumes(args.samples, rng)
     x_test, y_test = make_volumes(args.samples // 5, rng)
     model = build_model()
-    model.summary()
-    model.compile(optimizer=optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
+    if args.verbose:
+        model.summary()
+    model.compile(optimizer=optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     model.fit(x_train, y_train, batch_size=32, epochs=args.epochs,
-              validation_data=(x_test, y_test))
+              validation_data=(x_test, y_test), verbose=args.verbose)
     _, accuracy = model.evaluate(x_test, y_test, verbose=0)
     print(f"test accuracy {accuracy:.4f} (chance {1 / len(SHAPES):.2f})")
+    return accuracy
 
 
 if __name__ == "__main__":
