@@ -20,8 +20,9 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 
 from fastconv._kernels._channel_loops cimport add_to, copy_masked, multiply_add
-from fastconv._kernels._microkernel cimport (FC_MR_MAX, FC_NR_MAX, FC_NUM_VARIANTS,
-                                             FC_UKR_ACCUMULATE, FC_UKR_RELU, fc_alloc,
+from fastconv._kernels._microkernel cimport (FC_DW_P_MAX, FC_MR_MAX, FC_NR_MAX,
+                                             FC_NUM_VARIANTS, FC_UKR_ACCUMULATE, FC_UKR_RELU,
+                                             depthwise_cols_of, depthwise_kernel, fc_alloc,
                                              fc_best_variant, fc_free, fc_variant,
                                              fc_variant_supported, fc_variants, microkernel,
                                              tile_cols_of, tile_rows_of)

@@ -127,50 +127,80 @@ cdef inline const floating *tap_pixel(const floating *xp__ndhwc, const ConvShape
                          * g.wp + ox * g.sw + s * g.dw) * g.c)
 
 
-cdef void depthwise_forward_row(const floating *xp__ndhwc, const floating *w__dhwk,
-                                const floating *bias, bint relu, floating *y__ndhwk, long row,
+cdef void depthwise_forward_row(const fc_variant *var, const floating *xp__ndhwc,
+                                const floating *w__dhwk, const floating *bias, bint relu,
+                                floating *y__ndhwk, long row, const long *tap_off,
                                 const ConvShape *g) noexcept nogil:
-    """Output row `row` (of N*OD*OH) of a depthwise convolution: vectorised over channels.
-    Output channel o reads input channel o // m (m = K / C, the depth multiplier)."""
+    """Output row `row` (of N*OD*OH) of a depthwise convolution. With one output per
+    channel, the depthwise register kernel takes tiles of dw_p pixels x NR channels; the
+    channels past the last whole NR (and every channel with a depth multiplier m > 1:
+    output channel o reads input channel o // m) run the channel loops below."""
     cdef long plane = row // g.oh, oy = row % g.oh, img = plane // g.od, oz = plane % g.od
-    cdef long ox, a, r, s, ci, jj, o
-    cdef long c = g.c, k = g.k, m = g.kg
+    cdef int p = var.dw_p, nr = depthwise_cols_of(var, y__ndhwk), i
+    cdef long c = g.c, k = g.k, m = g.kg, ntaps = g.kd * g.kh * g.kw
+    cdef long c_full = (c // nr) * nr if m == 1 else 0
+    cdef long ox, ox0, tile_index, n_in, block, cb, t, ci, jj, o
+    cdef long x_off[FC_DW_P_MAX]
+    cdef floating *dst[FC_DW_P_MAX]
     cdef floating *out
     cdef const floating *pixel
     cdef const floating *taps
-    for ox in range(g.ow):
-        out = y__ndhwk + (row * g.ow + ox) * k
-        if bias != NULL:
-            memcpy(out, bias, sizeof(floating) * k)
-        else:
-            memset(out, 0, sizeof(floating) * k)
-        for a in range(g.kd):
-            for r in range(g.kh):
-                for s in range(g.kw):
-                    pixel = tap_pixel(xp__ndhwc, g, img, oz, oy, ox, a, r, s)
-                    taps = w__dhwk + ((a * g.kh + r) * g.kw + s) * k
-                    if m == 1:
-                        multiply_add(out, pixel, taps, c)
-                    else:
-                        for ci in range(c):
-                            for jj in range(m):
-                                o = ci * m + jj
-                                out[o] = out[o] + pixel[ci] * taps[o]
-        if relu:
-            for o in range(k):
-                out[o] = 0 if out[o] < 0 else out[o]
+    cdef const floating *x_row = tap_pixel(xp__ndhwc, g, img, oz, oy, 0, 0, 0, 0)
+    for tile_index in range((g.ow + p - 1) // p):
+        ox0 = tile_index * p
+        n_in = min(g.ow - ox0, p)
+        for i in range(p):
+            # Rows past the last pixel repeat it (read, never stored).
+            x_off[i] = (ox0 + (i if i < n_in else n_in - 1)) * g.sw * c
+        for block in range(c_full // nr):
+            cb = block * nr
+            for i in range(p):
+                dst[i] = y__ndhwk + (row * g.ow + ox0 + i) * k + cb if i < n_in else NULL
+            depthwise_kernel(var, ntaps, x_row + cb, x_off, tap_off, w__dhwk + cb, k, dst,
+                             NULL if bias == NULL else bias + cb, FC_UKR_RELU if relu else 0)
+        for ox in range(ox0, ox0 + n_in):
+            out = y__ndhwk + (row * g.ow + ox) * k
+            if bias != NULL:
+                memcpy(out + c_full, bias + c_full, sizeof(floating) * (k - c_full))
+            else:
+                memset(out + c_full, 0, sizeof(floating) * (k - c_full))
+            for t in range(ntaps):
+                pixel = x_row + ox * g.sw * c + tap_off[t]
+                taps = w__dhwk + t * k
+                if m == 1:
+                    multiply_add(out + c_full, pixel + c_full, taps + c_full, c - c_full)
+                else:
+                    for ci in range(c):
+                        for jj in range(m):
+                            o = ci * m + jj
+                            out[o] = out[o] + pixel[ci] * taps[o]
+            if relu:
+                for o in range(c_full, k):
+                    out[o] = 0 if out[o] < 0 else out[o]
 
 
 cdef int depthwise_forward(const floating *x__ndhwc, const floating *w__dhwk,
                            const floating *bias, bint relu, floating *y__ndhwk,
                            const ConvShape *g, int nthreads) noexcept nogil:
-    cdef long row
+    cdef const fc_variant *var = active_variant
+    cdef long row, a, r, s
     cdef floating *xp__ndhwc = pad_input(x__ndhwc, g, nthreads)
-    if xp__ndhwc == NULL:
+    # Offset of tap (a, r, s) from an output pixel's window corner in the padded input.
+    cdef long *tap_off = <long *>fc_alloc(sizeof(long) * g.kd * g.kh * g.kw)
+    if xp__ndhwc == NULL or tap_off == NULL:
+        if xp__ndhwc != NULL:
+            free_padded(xp__ndhwc, x__ndhwc)
+        fc_free(tap_off)
         return -1
+    for a in range(g.kd):
+        for r in range(g.kh):
+            for s in range(g.kw):
+                tap_off[(a * g.kh + r) * g.kw + s] = (
+                    ((a * g.dd * g.hp + r * g.dh) * g.wp + s * g.dw) * g.c)
     for row in prange(g.n * g.od * g.oh, num_threads=nthreads, schedule='static'):
-        depthwise_forward_row(xp__ndhwc, w__dhwk, bias, relu, y__ndhwk, row, g)
+        depthwise_forward_row(var, xp__ndhwc, w__dhwk, bias, relu, y__ndhwk, row, tap_off, g)
     free_padded(xp__ndhwc, x__ndhwc)
+    fc_free(tap_off)
     return 0
 
 

@@ -14,11 +14,17 @@ cdef extern from "microkernels.h" nogil:
         FC_UKR_RELU         # epilogue flags
         FC_UKR_ACCUMULATE
         FC_NUM_VARIANTS
+        FC_DW_P_MAX         # the largest depthwise tile (pixels)
 
     ctypedef void (*fc_ukr_f32)(long, long, const float *, const long *, long, long,
                                 const float *, long, float **, const float *, int)
     ctypedef void (*fc_ukr_f64)(long, long, const double *, const long *, long, long,
                                 const double *, long, double **, const double *, int)
+
+    ctypedef void (*fc_dw_f32)(long, const float *, const long *, const long *, const float *,
+                               long, float **, const float *, int)
+    ctypedef void (*fc_dw_f64)(long, const double *, const long *, const long *,
+                               const double *, long, double **, const double *, int)
 
     ctypedef struct fc_variant:
         const char *name
@@ -28,6 +34,11 @@ cdef extern from "microkernels.h" nogil:
         int mr_f64
         int nr_f64
         fc_ukr_f64 ukr_f64
+        int dw_p
+        int dw_nr_f32
+        int dw_nr_f64
+        fc_dw_f32 dw_f32
+        fc_dw_f64 dw_f64
 
     const fc_variant *fc_variants   # the table, FC_NUM_VARIANTS entries
     int fc_variant_supported(int v)
@@ -59,3 +70,22 @@ cdef inline void microkernel(const fc_variant *var, long nruns, long kc, const f
         var.ukr_f32(nruns, kc, a, off, a_run, a_ps, b, b_run, dst, bias, flags)
     else:
         var.ukr_f64(nruns, kc, a, off, a_run, a_ps, b, b_run, dst, bias, flags)
+
+
+cdef inline int depthwise_cols_of(const fc_variant *var, const floating *like) noexcept nogil:
+    """Channels of one depthwise tile for this dtype."""
+    if floating is float:
+        return var.dw_nr_f32
+    else:
+        return var.dw_nr_f64
+
+
+cdef inline void depthwise_kernel(const fc_variant *var, long ntaps, const floating *x,
+                                  const long *x_off, const long *tap_off, const floating *w,
+                                  long w_ts, floating **dst, const floating *bias,
+                                  int flags) noexcept nogil:
+    """var.dw_p pixels x NR channels of a depthwise convolution (depthwise_tpl.h)."""
+    if floating is float:
+        var.dw_f32(ntaps, x, x_off, tap_off, w, w_ts, dst, bias, flags)
+    else:
+        var.dw_f64(ntaps, x, x_off, tap_off, w, w_ts, dst, bias, flags)

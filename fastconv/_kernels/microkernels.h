@@ -33,6 +33,30 @@ typedef void (*fc_ukr_f32)(long, long, const float *, const long *, long, long,
                            const float *, long, float *const *, const float *, int);
 typedef void (*fc_ukr_f64)(long, long, const double *, const long *, long, long,
                            const double *, long, double *const *, const double *, int);
+typedef void (*fc_dw_f32)(long, const float *, const long *, const long *, const float *, long,
+                          float *const *, const float *, int);
+typedef void (*fc_dw_f64)(long, const double *, const long *, const long *, const double *,
+                          long, double *const *, const double *, int);
+
+/* Pixels per depthwise tile (the most of any variant: sizes the caller's arrays). */
+#define FC_DW_P_MAX 6
+
+/* Each variant's depthwise kernel (depthwise_tpl.h): DW_P pixels x DW_NV vectors. */
+#define DW_NAME fc_dw_generic_f32
+#define DW_T float
+#define DW_VBYTES 16
+#define DW_P 4
+#define DW_NV 2
+#define DW_TARGET
+#include "depthwise_tpl.h"
+
+#define DW_NAME fc_dw_generic_f64
+#define DW_T double
+#define DW_VBYTES 16
+#define DW_P 4
+#define DW_NV 2
+#define DW_TARGET
+#include "depthwise_tpl.h"
 
 #define UKR_NAME fc_ukr_generic_f32
 #define UKR_T float
@@ -82,6 +106,38 @@ typedef void (*fc_ukr_f64)(long, long, const double *, const long *, long, long,
 #define UKR_NV 2
 #define UKR_TARGET __attribute__((target("avx512f")))
 #include "microkernel_tpl.h"
+
+#define DW_NAME fc_dw_avx2_f32
+#define DW_T float
+#define DW_VBYTES 32
+#define DW_P 4
+#define DW_NV 2
+#define DW_TARGET __attribute__((target("avx2,fma")))
+#include "depthwise_tpl.h"
+
+#define DW_NAME fc_dw_avx2_f64
+#define DW_T double
+#define DW_VBYTES 32
+#define DW_P 4
+#define DW_NV 2
+#define DW_TARGET __attribute__((target("avx2,fma")))
+#include "depthwise_tpl.h"
+
+#define DW_NAME fc_dw_avx512_f32
+#define DW_T float
+#define DW_VBYTES 64
+#define DW_P 6
+#define DW_NV 2
+#define DW_TARGET __attribute__((target("avx512f")))
+#include "depthwise_tpl.h"
+
+#define DW_NAME fc_dw_avx512_f64
+#define DW_T double
+#define DW_VBYTES 64
+#define DW_P 6
+#define DW_NV 2
+#define DW_TARGET __attribute__((target("avx512f")))
+#include "depthwise_tpl.h"
 #endif
 
 typedef struct {
@@ -90,18 +146,24 @@ typedef struct {
     fc_ukr_f32 ukr_f32;
     int mr_f64, nr_f64;
     fc_ukr_f64 ukr_f64;
+    int dw_p, dw_nr_f32, dw_nr_f64;   /* depthwise tile: pixels, channels */
+    fc_dw_f32 dw_f32;
+    fc_dw_f64 dw_f64;
 } fc_variant;
 
 enum { FC_GENERIC = 0, FC_AVX2 = 1, FC_AVX512 = 2, FC_NUM_VARIANTS = 3 };
 
 static const fc_variant fc_variants[FC_NUM_VARIANTS] = {
-    {"generic", 4, 8, fc_ukr_generic_f32, 4, 4, fc_ukr_generic_f64},
+    {"generic", 4, 8, fc_ukr_generic_f32, 4, 4, fc_ukr_generic_f64,
+     4, 8, 4, fc_dw_generic_f32, fc_dw_generic_f64},
 #if FC_X86
-    {"avx2", 6, 16, fc_ukr_avx2_f32, 6, 8, fc_ukr_avx2_f64},
-    {"avx512", 12, 32, fc_ukr_avx512_f32, 12, 16, fc_ukr_avx512_f64},
+    {"avx2", 6, 16, fc_ukr_avx2_f32, 6, 8, fc_ukr_avx2_f64,
+     4, 16, 8, fc_dw_avx2_f32, fc_dw_avx2_f64},
+    {"avx512", 12, 32, fc_ukr_avx512_f32, 12, 16, fc_ukr_avx512_f64,
+     6, 32, 16, fc_dw_avx512_f32, fc_dw_avx512_f64},
 #else
-    {"avx2", 0, 0, 0, 0, 0, 0},
-    {"avx512", 0, 0, 0, 0, 0, 0},
+    {"avx2", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"avx512", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
 #endif
 };
 
