@@ -2,11 +2,14 @@
 
     python mpi_worker.py train OUT [--resume CKPT] [--epochs E]
     python mpi_worker.py fail OUT raise|kill
+    python mpi_worker.py batchnorm OUT
 
 train: a small CNN on fixed random data, fit with a global batch of 24 (97 samples: the
-last batch of each epoch holds 1, so rank 1 of 2 has no share of it), validation data, a ModelCheckpoint per epoch; writes
-OUT/rank<r>.npz (weights, history, evaluate and predict results) and appends one line
-per model write to OUT/writes.log. fail: rank 1 raises (or kills itself) in its 3rd batch.
+last batch of each epoch holds 1, so rank 1 of 2 has no share of it), validation data,
+a ModelCheckpoint per epoch; writes OUT/rank<r>.npz (weights, history, evaluate and
+predict results) and appends one line per model write to OUT/writes.log.
+batchnorm: one epoch of a model with BatchNormalization; writes OUT/bn<r>.npz (weights,
+the rank's OpenMP threads). fail: rank 1 raises (or kills itself) in its 3rd batch.
 """
 import json
 import os
@@ -93,11 +96,27 @@ def fail(out, how):
               callbacks=[FailOnRankOne(strategy.rank, how)])
 
 
+def batchnorm(out):
+    strategy = MPIStrategy()
+    x, y = dataset()
+    with strategy.scope():
+        np.random.seed(3)
+        model = fastconv.Sequential([
+            layers.Conv2D(4, 3, input_shape=(8, 8, 1)), layers.BatchNormalization(),
+            layers.Flatten(), layers.Dense(2, activation="softmax")])
+        model.compile("sgd", "sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+    np.savez(out / f"bn{strategy.rank}.npz", *model.get_weights(),
+             threads=fastconv.get_num_threads())
+
+
 if __name__ == "__main__":
     task, out = sys.argv[1], Path(sys.argv[2])
     if task == "train":
         epochs = int(sys.argv[sys.argv.index("--epochs") + 1]) if "--epochs" in sys.argv else 2
         resume = sys.argv[sys.argv.index("--resume") + 1] if "--resume" in sys.argv else None
         train(out, epochs, resume)
+    elif task == "batchnorm":
+        batchnorm(out)
     else:
         fail(out, sys.argv[3])

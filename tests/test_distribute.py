@@ -34,12 +34,18 @@ def mpiexec():
     return found
 
 
-def run(args, cwd, processes=None):
+def run(args, cwd, processes=None, omp_threads="1"):
+    """Run the worker (under mpiexec -n processes); omp_threads None: leave the threads
+    to fastconv (OMP_NUM_THREADS unset)."""
     command = [sys.executable, WORKER, *map(str, args)]
     if processes:
         command = [mpiexec(), "-n", str(processes)] + command
+    env = child_env()
+    env.pop("OMP_NUM_THREADS", None)
+    if omp_threads:
+        env["OMP_NUM_THREADS"] = omp_threads
     start = time.monotonic()
-    done = subprocess.run(command, cwd=cwd, env=child_env(OMP_NUM_THREADS="1"),
+    done = subprocess.run(command, cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=JOB_SECONDS)
     return done, time.monotonic() - start
 
@@ -112,6 +118,17 @@ def test_one_process_resumes_from_a_two_process_checkpoint(runs):
         np.testing.assert_allclose(b, a, **WEIGHT_TOLERANCE)
     np.testing.assert_allclose(resumed["history"]["loss"], two["history"]["loss"][1:],
                                rtol=1e-5)
+
+
+def test_batchnorm_statistics_agree_and_ranks_share_the_cores(tmp_path):
+    done, _ = run(["batchnorm", tmp_path], tmp_path, processes=2, omp_threads=None)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with np.load(tmp_path / "bn0.npz") as rank0, np.load(tmp_path / "bn1.npz") as rank1:
+        for key in rank0.files:  # the moving mean and variance too: one model saved
+            np.testing.assert_array_equal(rank0[key], rank1[key], err_msg=key)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+            else os.cpu_count()
+        assert int(rank0["threads"]) == max(1, cores // 2)
 
 
 @pytest.mark.parametrize("how", ["raise", "kill"])
