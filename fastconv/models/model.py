@@ -16,6 +16,7 @@ import json
 
 import numpy as np
 
+from fastconv.distribute.context import chief_writes
 from fastconv.layers.base import Layer, unique_name
 from fastconv.layers.input import InputLayer
 from fastconv.models import model_config, model_io
@@ -379,12 +380,15 @@ class Model(Trainer, Layer):
     def to_json(self):
         return json.dumps({"class_name": self.CLASS_NAME, "config": self.get_config()})
 
+    @chief_writes
     def save(self, filepath):
         """Save architecture, weights, optimizer state, epoch count and random-generator
-        states to one .npz file (written atomically); load it with load_model."""
+        states to one .npz file (written atomically); load it with load_model. In a
+        distributed model only the chief (rank 0) writes; the other ranks return at once."""
         self._require_built()
         model_io.save_model(self, filepath)
 
+    @chief_writes
     def save_weights(self, filepath):
         """Save only the weights (Keras's order) to an .npz file, atomically."""
         model_io.save_weights(self, filepath)

@@ -20,6 +20,7 @@ from fastconv import callbacks as callbacks_module
 from fastconv import optimizers
 from fastconv._blas_threads import single_threaded_blas
 from fastconv._progress import ProgbarLogger, ProgressBar
+from fastconv.distribute import context as distribute_context
 from fastconv.models import data
 from fastconv.trainer.compile_utils import CompiledOutputs, EpochMeans
 from fastconv.trainer.interrupts import interrupts_at_batch_boundaries
@@ -56,6 +57,8 @@ class Trainer:
         self.epoch = 0
         self.stop_training = False
         self.shuffle_rng = _new_generator()
+        # The MPIStrategy whose scope() made or compiled the model (None: one process).
+        self.distribute_strategy = distribute_context.current_strategy()
 
     # -- compile -------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
@@ -72,6 +75,8 @@ class Trainer:
             raise TypeError("compile(weighted_metrics=...) is not supported by fastconv "
                             "(there are no sample weights)")
         self.optimizer = optimizers.get(optimizer)
+        self.distribute_strategy = (distribute_context.current_strategy()
+                                    or self.distribute_strategy)
         self._compile_arguments = (loss, metrics, loss_weights)
         self._compiled = CompiledOutputs(loss, metrics, loss_weights, self.output_names)
         losses = self._compiled.losses
@@ -120,12 +125,32 @@ class Trainer:
         compiled = self._compiled
         return EpochMeans(compiled, compiled.metric_objects(self._output_shapes()))
 
+    # -- distribution hooks (no-ops without a strategy) -------------------------------
+    def _replica_part(self, arrays):
+        strategy = self.distribute_strategy
+        return arrays if strategy is None else strategy.local_part(arrays)
+
+    def _results(self, means):
+        strategy = self.distribute_strategy
+        return means.results() if strategy is None else strategy.reduce_results(means)
+
+    def _replica_verbose(self, verbose):
+        strategy = self.distribute_strategy
+        return verbose if strategy is None or strategy.is_chief else 0
+
     # -- one batch -----------------------------------------------------------------
     def _train_step(self, xs, ys, means):
+        strategy = self.distribute_strategy
+        if strategy is not None and not len(xs[0]):  # no share of a last, short batch
+            strategy.average_gradients(self.trainable_pairs(), 0)
+            self.optimizer.apply_gradients(self.trainable_pairs())
+            return 0.0
         y_preds = self.run_forward(xs, training=True)
         loss, output_losses, grads, fused = self._compiled.losses_and_gradients(
             self, ys, y_preds)
         self.run_backward(grads, fused)
+        if strategy is not None:
+            strategy.average_gradients(self.trainable_pairs(), len(y_preds[0]))
         self.optimizer.apply_gradients(self.trainable_pairs())
         means.update(loss, output_losses, ys, y_preds)
         return loss
@@ -169,7 +194,7 @@ class Trainer:
         History of the epochs completed so far (Keras sets it after every epoch).
         """
         batch_size = data.check_batch_size(batch_size)
-        verbose = _resolve_verbose(verbose)
+        verbose = self._replica_verbose(_resolve_verbose(verbose))
         xs, ys = self._inputs_and_targets(x, y)
         if validation_data is not None:
             xs_val, ys_val = self._inputs_and_targets(
@@ -182,6 +207,9 @@ class Trainer:
 
         n = len(xs[0])
         steps = math.ceil(n / batch_size)
+        if self.distribute_strategy is not None:
+            self.distribute_strategy.check_global_batch(batch_size, n)
+            self.distribute_strategy.broadcast_model(self)
         history = callbacks_module.History()
         progress = [ProgbarLogger(verbose)] if verbose else []
         callback_list = callbacks_module.CallbackList(
@@ -199,7 +227,7 @@ class Trainer:
                 order = self.shuffle_rng.permutation(n) if shuffle else np.arange(n)
                 means = EpochMeans(self._compiled, metric_objects)
                 for step in range(steps):
-                    batch = order[step * batch_size:(step + 1) * batch_size]
+                    batch, = self._replica_part([order[step * batch_size:(step + 1) * batch_size]])
                     callback_list.on_train_batch_begin(step)
                     loss = self._train_step(_batch(xs, batch), _batch(ys, batch), means)
                     if not math.isfinite(loss) and not warned_nan:
@@ -208,9 +236,11 @@ class Trainer:
                                       f"rate, and check the inputs for NaN or inf)",
                                       RuntimeWarning, stacklevel=2)
                         warned_nan = True
-                    callback_list.on_train_batch_end(step, means.results())
+                    callback_list.on_train_batch_end(step, self._results(means))
                     raise_pending_interrupt()
-                logs = means.results()
+                logs = self._results(means)
+                if self.distribute_strategy is not None:
+                    self.distribute_strategy.synchronize_weights(self)
                 if xs_val is not None:
                     val_logs = self._evaluate_arrays(xs_val, ys_val, batch_size, verbose=0)
                     logs.update((f"val_{k}", v) for k, v in val_logs.items())
@@ -226,6 +256,8 @@ class Trainer:
     # -- evaluate / predict --------------------------------------------------------
     def _evaluate_arrays(self, xs, ys, batch_size, verbose):
         means = self._new_means()
+        xs, ys = self._replica_part(xs), self._replica_part(ys)
+        verbose = self._replica_verbose(verbose)
         n = len(xs[0])
         steps = math.ceil(n / batch_size)
         bar = ProgressBar(steps, verbose)
@@ -233,7 +265,7 @@ class Trainer:
             batch = slice(step * batch_size, (step + 1) * batch_size)
             self._test_step(_batch(xs, batch), _batch(ys, batch), means)
             bar.update(step + 1, min((step + 1) * batch_size, n), means.results())
-        results = means.results()
+        results = self._results(means)
         bar.finish(n, results)
         return results
 
@@ -261,10 +293,10 @@ class Trainer:
         """The model's outputs for x (a list of arrays for a model of several outputs),
         computed batch by batch (inference mode)."""
         batch_size = data.check_batch_size(batch_size)
-        xs = self._inputs(x)
+        xs = self._replica_part(self._inputs(x))
         n = len(xs[0])
         steps = math.ceil(n / batch_size)
-        bar = ProgressBar(steps, _resolve_verbose(verbose))
+        bar = ProgressBar(steps, self._replica_verbose(_resolve_verbose(verbose)))
         outs = None
         for step in range(steps):
             batch = slice(step * batch_size, (step + 1) * batch_size)
@@ -275,4 +307,6 @@ class Trainer:
                 out[batch] = p
             bar.update(step + 1, min((step + 1) * batch_size, n), {})
         bar.finish(n, {})
+        if self.distribute_strategy is not None:
+            outs = self.distribute_strategy.gather(outs)
         return self._as_outputs(outs)
