@@ -302,7 +302,7 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path):
         _, stderr = process.communicate(timeout=TIMEOUT_S)
     finally:
         process.kill()
-    assert process.returncode == 130
+    assert process.returncode == 130, stderr[-2000:]
     assert stderr.splitlines() == ["fastconv: interrupted"]
 
 
