@@ -1,0 +1,10 @@
+"""Small helpers in the style of `keras.utils`: to_categorical, Sequence / PyDataset.
+
+`fastconv.utils.np_utils` is there too, for Keras 2 programs that import
+`keras.utils.np_utils.to_categorical`.
+"""
+from fastconv.utils.categorical import integer_labels, to_categorical
+from fastconv.utils.sequence import PyDataset, Sequence
+from fastconv.utils import np_utils
+
+__all__ = ["to_categorical", "integer_labels", "Sequence", "PyDataset", "np_utils"]
