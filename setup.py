@@ -90,7 +90,7 @@ def extensions():
               ("FASTCONV_HAVE_OPENMP", "1" if have_openmp else "0")]
     sanitize = os.environ.get("FASTCONV_SANITIZE", "")
     san_flags = ["-fsanitize=" + sanitize, "-fno-omit-frame-pointer", "-g"] if sanitize else []
-    names = ["_openmp_helpers", "_conv", "_pool"]
+    names = ["_openmp_helpers", "_conv", "_pool", "_warp"]
     # The micro-kernel (C headers) and the drivers' shared Cython (.pxd, .pxi) are
     # compiled into the modules: a change to any of them must rebuild them.
     headers = [path for pattern in ("*.h", "*.pxd", "*.pxi")

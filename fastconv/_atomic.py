@@ -33,6 +33,11 @@ def _fsync_directory(directory):
         os.close(fd)
 
 
+def _naming(exc, dest):
+    """The same kind of OSError, naming the user's path rather than our temporary file."""
+    return type(exc)(exc.errno, f"cannot write {dest!r}: {exc.strerror}")
+
+
 @contextlib.contextmanager
 def atomic_write(dest):
     """Yield a binary file that becomes `dest` only if the `with` block succeeds.
@@ -42,9 +47,12 @@ def atomic_write(dest):
     """
     dest = os.fspath(dest)
     directory = os.path.dirname(os.path.abspath(dest))
-    os.makedirs(directory, exist_ok=True)
-    # A unique name (mkstemp: O_EXCL), so concurrent writers never share a temporary file.
-    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        # A unique name (mkstemp: O_EXCL), so concurrent writers never share a temporary file.
+        fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
+    except OSError as exc:
+        raise _naming(exc, dest) from None
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
@@ -54,7 +62,9 @@ def atomic_write(dest):
         os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, dest)
         _fsync_directory(directory)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_path)
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise _naming(exc, dest) from None
         raise

@@ -7,7 +7,7 @@ file, a pipe, CI) and verbose=2: one line per epoch. verbose=0: nothing.
 import sys
 import time
 
-from fastconv.callbacks import Callback
+from fastconv.callbacks.base import Callback
 
 # Redrawing more often than this costs time and shows nothing a reader can follow.
 REFRESH_SECONDS = 0.1
@@ -94,16 +94,23 @@ class ProgbarLogger(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         stream = self.stream or sys.stdout
         header = f"Epoch {epoch + 1}/{self.params['epochs']}"
-        self.bar = ProgressBar(self.params["steps"], self.verbose, stream,
+        self.batches = 0
+        self.bar = ProgressBar(self.params["steps"] or 0, self.verbose, stream,
                                prefix=f"{header} - ")
         if self.bar.live:
             stream.write(header + "\n")
 
     def _seen(self, batch):
-        return min((batch + 1) * self.params["batch_size"], self.params["samples"])
+        samples = self.params.get("samples")
+        if samples is None:  # a generator: its batch sizes are not known in advance
+            return batch + 1
+        return min((batch + 1) * self.params["batch_size"], samples)
 
     def on_train_batch_end(self, batch, logs=None):
+        self.batches = batch + 1
         self.bar.update(batch + 1, self._seen(batch), logs or {})
 
     def on_epoch_end(self, epoch, logs=None):
-        self.bar.finish(self.params["samples"], logs or {})
+        if not self.bar.steps:
+            self.bar.steps = self.batches
+        self.bar.finish(self._seen(self.batches - 1), logs or {})

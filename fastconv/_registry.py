@@ -47,3 +47,20 @@ class Registry:
             return cls.from_config(config.get("config", {}))
         except TypeError as exc:
             raise ValueError(f"bad config for {self.kind} {config['class_name']}: {exc}") from None
+
+
+class Configurable:
+    """from_config (the constructor called with get_config()'s dict) and a repr that
+    shows that config: the base of initializers and learning-rate schedules."""
+
+    def get_config(self):
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config):
+        """A new object that get_config() describes."""
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"

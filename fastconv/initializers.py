@@ -8,7 +8,7 @@ values on every call, as a seeded Keras initializer gives).
 import math
 
 import numpy as np
-from fastconv._registry import Registry
+from fastconv._registry import Configurable, Registry
 
 __all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomUniform", "RandomNormal",
            "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal",
@@ -45,7 +45,7 @@ def compute_fans(shape):
     return shape[-2] * receptive_field, shape[-1] * receptive_field
 
 
-class Initializer:
+class Initializer(Configurable):
     """Base class: `__call__(shape, dtype)` returns a new array of that shape and dtype."""
 
     def __call__(self, shape, dtype="float32"):
@@ -60,14 +60,6 @@ class Initializer:
         """The constructor arguments, as a dict (from_config rebuilds an equal initializer)."""
         return {}
 
-    @classmethod
-    def from_config(cls, config):
-        """The initializer that get_config() describes."""
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class Constant(Initializer):

@@ -30,6 +30,18 @@ def _targets_error(message, y, output_shape):
                       f"got targets of shape {y.shape} and dtype {y.dtype}")
 
 
+def _reduce(terms, grad, sample_weight):
+    """(mean of the loss terms, gradient) with each sample's terms and gradient scaled by
+    its weight: Keras's "sum_over_batch_size" (divided by the number of terms, not by the
+    sum of the weights)."""
+    if sample_weight is None:
+        return float(terms.mean()), grad
+    w = np.asarray(sample_weight, dtype=grad.dtype)
+    w_terms = w.reshape(w.shape + (1,) * (terms.ndim - w.ndim))
+    w_grad = w.reshape(w.shape + (1,) * (grad.ndim - w.ndim))
+    return float((terms * w_terms).mean()), grad * w_grad
+
+
 def _numeric_targets(y):
     y = np.asarray(y)
     if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
@@ -58,13 +70,15 @@ class Loss:
         y_true = self.check_targets(y_true, np.shape(y_pred)[1:])
         return self.loss_and_gradient(y_true, np.asarray(y_pred))[0]
 
-    def loss_and_gradient(self, y_true, y_pred):
-        """(mean loss as a float, its gradient with respect to y_pred) for one batch."""
+    def loss_and_gradient(self, y_true, y_pred, sample_weight=None):
+        """(mean loss as a float, its gradient with respect to y_pred) for one batch;
+        sample_weight, one weight per sample, scales each sample's terms."""
         if self.from_logits:
-            return self.loss_and_gradient_from_logits(y_true, y_pred)
-        return self.probability_loss_and_gradient(y_true, y_pred)
+            return self.loss_and_gradient_from_logits(y_true, y_pred,
+                                                      sample_weight=sample_weight)
+        return self.probability_loss_and_gradient(y_true, y_pred, sample_weight)
 
-    def probability_loss_and_gradient(self, y_true, y_pred):
+    def probability_loss_and_gradient(self, y_true, y_pred, sample_weight=None):
         """loss_and_gradient for outputs that are probabilities (from_logits=False)."""
         raise NotImplementedError
 
@@ -106,31 +120,32 @@ class CategoricalCrossentropy(Loss):
     LOGIT_ACTIVATION = "softmax"
     name = "categorical_crossentropy"
 
-    def loss_and_gradient_from_logits(self, y_true, logits, probs=None):
+    def loss_and_gradient_from_logits(self, y_true, logits, probs=None, sample_weight=None):
         """(mean loss, gradient with respect to the logits) of softmax then this loss, in one
         numerically stable step; `probs`, the softmax of the logits, if already computed."""
         shifted = logits - logits.max(axis=-1, keepdims=True)
         exp = np.exp(shifted)
         total = exp.sum(axis=-1, keepdims=True)
         log_total = np.log(total)
-        loss = float((y_true * (log_total - shifted)).sum(axis=-1).mean())
+        terms = (y_true * (log_total - shifted)).sum(axis=-1)
         if probs is None:
             probs = exp / total
         # d/dz of sum(y) * logsumexp(z) - y.z: sum(y) is 1 for one-hot targets.
         grad = probs * y_true.sum(axis=-1, keepdims=True)
         grad -= y_true
         grad /= _samples(logits)
-        return loss, grad
+        return _reduce(terms, grad, sample_weight)
 
-    def probability_loss_and_gradient(self, y_true, y_pred):
+    def probability_loss_and_gradient(self, y_true, y_pred, sample_weight=None):
         # Keras: renormalise, clip, then -sum(y log q); the gradient goes back through both.
         total = y_pred.sum(axis=-1, keepdims=True)
         q = y_pred / total
         clipped = np.clip(q, EPSILON, 1 - EPSILON)
-        loss = float(-(y_true * np.log(clipped)).sum(axis=-1).mean())
+        terms = -(y_true * np.log(clipped)).sum(axis=-1)
         dq = np.where((q > EPSILON) & (q < 1 - EPSILON), -y_true / clipped, 0)
         grad = (dq - (dq * q).sum(axis=-1, keepdims=True)) / total
-        return loss, (grad / _samples(y_pred)).astype(y_pred.dtype, copy=False)
+        return _reduce(terms, (grad / _samples(y_pred)).astype(y_pred.dtype, copy=False),
+                       sample_weight)
 
     def check_targets(self, y, output_shape):
         y = _numeric_targets(y)
@@ -153,12 +168,13 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
 
     name = "sparse_categorical_crossentropy"
 
-    def loss_and_gradient_from_logits(self, y_true, logits, probs=None):
+    def loss_and_gradient_from_logits(self, y_true, logits, probs=None, sample_weight=None):
         return super().loss_and_gradient_from_logits(
-            self._one_hot(y_true, logits), logits, probs)
+            self._one_hot(y_true, logits), logits, probs, sample_weight)
 
-    def probability_loss_and_gradient(self, y_true, y_pred):
-        return super().probability_loss_and_gradient(self._one_hot(y_true, y_pred), y_pred)
+    def probability_loss_and_gradient(self, y_true, y_pred, sample_weight=None):
+        return super().probability_loss_and_gradient(self._one_hot(y_true, y_pred), y_pred,
+                                                     sample_weight)
 
     @staticmethod
     def _one_hot(labels, y_pred):
@@ -189,21 +205,22 @@ class BinaryCrossentropy(Loss):
     LOGIT_ACTIVATION = "sigmoid"
     name = "binary_crossentropy"
 
-    def loss_and_gradient_from_logits(self, y_true, logits, probs=None):
+    def loss_and_gradient_from_logits(self, y_true, logits, probs=None, sample_weight=None):
         """(mean loss, gradient with respect to the logits) of sigmoid then this loss, without
         overflow; `probs`, the sigmoid of the logits, if already computed."""
         # log(1 + exp(z)) - y z, without overflow: max(z, 0) - y z + log1p(exp(-|z|)).
         loss = np.maximum(logits, 0) - y_true * logits + np.log1p(np.exp(-np.abs(logits)))
         if probs is None:
             probs = activations.sigmoid(logits)
-        return float(loss.mean()), (probs - y_true) / logits.size
+        return _reduce(loss, (probs - y_true) / logits.size, sample_weight)
 
-    def probability_loss_and_gradient(self, y_true, y_pred):
+    def probability_loss_and_gradient(self, y_true, y_pred, sample_weight=None):
         clipped = np.clip(y_pred, EPSILON, 1 - EPSILON)
         loss = -(y_true * np.log(clipped) + (1 - y_true) * np.log1p(-clipped))
         inside = (y_pred > EPSILON) & (y_pred < 1 - EPSILON)
         grad = np.where(inside, (clipped - y_true) / (clipped * (1 - clipped)), 0)
-        return float(loss.mean()), (grad / y_pred.size).astype(y_pred.dtype, copy=False)
+        return _reduce(loss, (grad / y_pred.size).astype(y_pred.dtype, copy=False),
+                       sample_weight)
 
 
 class MeanSquaredError(Loss):
@@ -211,9 +228,9 @@ class MeanSquaredError(Loss):
 
     name = "mean_squared_error"
 
-    def probability_loss_and_gradient(self, y_true, y_pred):
+    def probability_loss_and_gradient(self, y_true, y_pred, sample_weight=None):
         diff = y_pred - y_true
-        return float(np.square(diff).mean()), diff * (2 / diff.size)
+        return _reduce(np.square(diff), diff * (2 / diff.size), sample_weight)
 
 
 categorical_crossentropy = CategoricalCrossentropy()

@@ -141,6 +141,62 @@ def test_custom_callback_sees_every_hook():
                      "train_end"]
 
 
+def test_batch_aliases_are_called_for_every_training_batch():
+    calls = []
+
+    class OldStyle(callbacks.Callback):
+        def on_batch_begin(self, batch, logs=None):
+            calls.append(("begin", batch))
+
+        def on_batch_end(self, batch, logs=None):
+            calls.append(("end", batch, sorted(logs)))
+
+    model, x, y = _model_and_data(40)
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[OldStyle()])
+    one_epoch = [("begin", 0), ("end", 0, ["accuracy", "loss"]), ("begin", 1),
+                 ("end", 1, ["accuracy", "loss"]), ("begin", 2),
+                 ("end", 2, ["accuracy", "loss"])]
+    assert calls == one_epoch * 2
+
+
+def test_stop_training_in_a_batch_hook_stops_after_that_batch():
+    batches, epochs_ended = [], []
+
+    class StopAtBatch(callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            batches.append(batch)
+            if batch == 1:
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            epochs_ended.append(epoch)
+
+    model, x, y = _model_and_data(160)
+    model.fit(x, y, batch_size=16, epochs=5, verbose=0, callbacks=[StopAtBatch()])
+    assert batches == [0, 1]
+    assert epochs_ended == [0]  # the epoch still ends (Keras), then training stops
+    assert model.optimizer.iterations == 2
+
+
+def test_model_checkpoint_creates_missing_folders(tmp_path):
+    model, x, y = _model_and_data()
+    path = tmp_path / "runs" / "one" / "ckpt-{epoch:02d}.npz"
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[callbacks.ModelCheckpoint(str(path))])
+    assert sorted(p.name for p in (tmp_path / "runs" / "one").iterdir()) == [
+        "ckpt-01.npz", "ckpt-02.npz"]
+    loaded = models.load_model(tmp_path / "runs" / "one" / "ckpt-02.npz")
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+def test_save_errors_name_the_users_path(tmp_path):
+    model, _, _ = _model_and_data()
+    (tmp_path / "a_file").write_text("")
+    dest = tmp_path / "a_file" / "model.npz"
+    with pytest.raises(OSError, match="a_file/model.npz") as info:
+        model.save(dest)
+    assert ".fastconv-" not in str(info.value)
+
+
 def test_non_callbacks_are_refused():
     model, x, y = _model_and_data()
     with pytest.raises(TypeError, match="Callback"):

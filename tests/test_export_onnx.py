@@ -154,6 +154,19 @@ LAYER_CASES = {
         (2, 3, 5), layers.UpSampling2D((3, 2), interpolation="bilinear",
                                        data_format="channels_first")),
     "UpSampling3D": lambda: sequential((2, 3, 2, 2), layers.UpSampling3D((1, 2, 2))),
+    "Rescaling": lambda: sequential((4, 4, 2), layers.Rescaling(1 / 255, offset=-0.5)),
+    "Resizing bilinear": lambda: sequential((5, 7, 2), layers.Resizing(8, 3)),
+    "Resizing nearest": lambda: sequential((5, 7, 2), layers.Resizing(9, 4,
+                                                                      interpolation="nearest")),
+    "CenterCrop": lambda: sequential((6, 7, 2), layers.CenterCrop(3, 4)),
+    "CenterCrop channels_first": lambda: sequential(
+        (2, 6, 7), layers.CenterCrop(3, 4, data_format="channels_first")),
+    "RandomCrop (inference: the centre)": lambda: sequential((6, 7, 2),
+                                                             layers.RandomCrop(3, 4)),
+    "random augmentation (inference: identity)": lambda: sequential(
+        (6, 6, 2), layers.RandomFlip(), layers.RandomRotation(0.2),
+        layers.RandomTranslation(0.1, 0.1), layers.RandomZoom(0.1), layers.RandomContrast(0.2),
+        layers.RandomBrightness(0.2), layers.Conv2D(2, 3)),
 }
 
 

@@ -244,7 +244,7 @@ class TestErrors:
             _compiled().fit(x, y + 3, verbose=0)
 
     @pytest.mark.parametrize("kwargs, error, match", [
-        (dict(optimizer="adamax"), ValueError, "unknown optimizer"),
+        (dict(optimizer="lion"), ValueError, "unknown optimizer"),
         (dict(loss="hinge"), ValueError, "unknown loss"),
         (dict(metrics=["f1"]), ValueError, "unknown metric"),
         (dict(optimizer=3), TypeError, "optimizer"),

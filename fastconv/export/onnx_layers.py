@@ -364,3 +364,59 @@ def _upsampling(writer, layer, inputs):
     y = writer.op("Resize", [inputs[0], "", writer.constant(f"{layer.name}/scales", scales)],
                   layer.name, **modes[layer.interpolation])
     return y, _identity(rank)
+
+
+# ------------------------------------------------------------------ image preprocessing
+
+@converts("RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
+          "RandomContrast", "RandomBrightness")
+def _augmentation(writer, layer, inputs):
+    """Random augmentation changes images in training only: at inference, the identity."""
+    return inputs[0], _identity(len(layer.output_shape) + 1)
+
+
+@converts("Rescaling")
+def _rescaling(writer, layer, inputs):
+    scale = writer.constant(f"{layer.name}/scale", np.float32(layer.scale))
+    offset = writer.constant(f"{layer.name}/offset", np.float32(layer.offset))
+    y = writer.op("Add", [writer.op("Mul", [inputs[0], scale], layer.name), offset],
+                  layer.name)
+    return y, _identity(len(layer.output_shape) + 1)
+
+
+def _image_axes(layer):
+    return [1, 2] if layer.data_format == "channels_last" else [2, 3]
+
+
+@converts("CenterCrop", "RandomCrop")
+def _center_crop(writer, layer, inputs):
+    """The central window (RandomCrop's inference form)."""
+    from fastconv.layers.image_preprocessing import center_offsets
+    h, w, _ = shape_to_channels_last(layer.input_shape, layer.data_format)
+    top, left = center_offsets(h, w, layer.height, layer.width)
+    y = writer.op("Slice", [inputs[0],
+                            writer.constant(f"{layer.name}/starts", [top, left]),
+                            writer.constant(f"{layer.name}/ends",
+                                            [top + layer.height, left + layer.width]),
+                            writer.constant(f"{layer.name}/axes", _image_axes(layer))],
+                  layer.name)
+    return y, _identity(4)
+
+
+@converts("Resizing")
+def _resizing(writer, layer, inputs):
+    """Resize to (height, width) with half-pixel centres, edges clamped, as the layer."""
+    sizes = [int(s) for s in layer.output_shape]
+    # nearest: the pixel at floor((o + 0.5) * in / out), tf.image.resize's rule
+    modes = {"nearest": dict(mode="nearest",
+                             coordinate_transformation_mode="tf_half_pixel_for_nn",
+                             nearest_mode="floor"),
+             "bilinear": dict(mode="linear", coordinate_transformation_mode="half_pixel")}
+    shape = writer.op("Shape", [inputs[0]], layer.name)
+    batch = writer.op("Slice", [shape, writer.constant(f"{layer.name}/b0", [0]),
+                                writer.constant(f"{layer.name}/b1", [1])], layer.name)
+    rest = writer.constant(f"{layer.name}/sizes", sizes)
+    full = writer.op("Concat", [batch, rest], layer.name, axis=0)
+    y = writer.op("Resize", [inputs[0], "", "", full], layer.name,
+                  **modes[layer.interpolation])
+    return y, _identity(4)

@@ -23,6 +23,10 @@ from fastconv.layers.pooling import (AveragePooling1D, AveragePooling2D,
 from fastconv.layers.reshaping import (Cropping1D, Cropping2D, Cropping3D, UpSampling1D,
                                        UpSampling2D, UpSampling3D, ZeroPadding1D,
                                        ZeroPadding2D, ZeroPadding3D)
+from fastconv.layers.image_preprocessing import CenterCrop, Rescaling, Resizing
+from fastconv.layers.augmentation import (RandomBrightness, RandomContrast, RandomCrop,
+                                          RandomFlip, RandomRotation, RandomTranslation,
+                                          RandomZoom)
 from fastconv.layers.serialization import deserialize, serialize
 
 # Keras's short aliases.
@@ -32,7 +36,8 @@ Convolution2DTranspose = Conv2DTranspose
 MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
 AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D
 
-__all__ = ["Layer", "Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D",
+__all__ = ["Rescaling", "Resizing", "CenterCrop", "RandomCrop", "RandomFlip", "RandomRotation",
+           "RandomTranslation", "RandomZoom", "RandomContrast", "RandomBrightness", "Layer", "Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D",
            "Convolution3D", "DepthwiseConv2D",
            "SeparableConv2D", "SeparableConvolution2D", "Conv2DTranspose",
            "Convolution2DTranspose", "Dense", "Flatten",

@@ -33,6 +33,11 @@ def snake_case(class_name):
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+def reset_layer_names():
+    """Start the automatic names again (conv2d, conv2d_1, ...): backend.clear_session."""
+    _name_counts.clear()
+
+
 def unique_name(base):
     """`base`, then base_1, base_2, ... on later calls: Keras's layer names."""
     count = _name_counts.get(base, 0)
@@ -41,7 +46,11 @@ def unique_name(base):
 
 
 def check_data_format(data_format):
-    """data_format if it is 'channels_last' or 'channels_first', else ValueError."""
+    """data_format if it is 'channels_last' or 'channels_first' (None: the default,
+    fastconv.backend.image_data_format()), else ValueError."""
+    if data_format is None:
+        from fastconv import backend
+        return backend.image_data_format()
     if data_format not in DATA_FORMATS:
         raise ValueError(f"data_format must be one of {DATA_FORMATS}, got {data_format!r}")
     return data_format

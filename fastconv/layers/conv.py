@@ -39,7 +39,7 @@ class _Conv(Layer):
     FUSES_RELU = False
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid",
-                 data_format="channels_last", dilation_rate=1, groups=1, activation=None,
+                 data_format=None, dilation_rate=1, groups=1, activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  **kwargs):
         super().__init__(**kwargs)

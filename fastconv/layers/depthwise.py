@@ -42,7 +42,7 @@ class DepthwiseConv2D(Conv2D):
     depth_multiplier filters (Keras's DepthwiseConv2D)."""
 
     def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1,
-                 data_format="channels_last", dilation_rate=1, activation=None, use_bias=True,
+                 data_format=None, dilation_rate=1, activation=None, use_bias=True,
                  depthwise_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
         self.depth_multiplier = positive_int("depth_multiplier", depth_multiplier)
         # filters and groups follow from the input's channels, in build().
@@ -91,7 +91,7 @@ class SeparableConv2D(Conv2D):
     bias and the activation."""
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid",
-                 data_format="channels_last", dilation_rate=1, depth_multiplier=1,
+                 data_format=None, dilation_rate=1, depth_multiplier=1,
                  activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
                  pointwise_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
         self.depth_multiplier = positive_int("depth_multiplier", depth_multiplier)

@@ -41,7 +41,7 @@ class Pooling(Layer):
     MODE = None
 
     def __init__(self, pool_size=2, strides=None, padding="valid",
-                 data_format="channels_last", **kwargs):
+                 data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.pool_size = int_tuple("pool_size", pool_size, self.RANK)
         self.strides = self.pool_size if strides is None else int_tuple(
@@ -120,7 +120,7 @@ class GlobalPooling(Layer):
     RANK = None
     MODE = None
 
-    def __init__(self, data_format="channels_last", keepdims=False, **kwargs):
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
         self.data_format = check_data_format(data_format)
         self.keepdims = bool(keepdims)

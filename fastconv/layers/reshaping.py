@@ -45,7 +45,7 @@ class _Spatial(Layer):
 
     RANK = None
 
-    def __init__(self, data_format="channels_last", **kwargs):
+    def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.data_format = check_data_format(data_format)
 
@@ -78,7 +78,7 @@ class _Spatial(Layer):
 
 
 class _ZeroPadding(_Spatial):
-    def __init__(self, padding=1, data_format="channels_last", **kwargs):
+    def __init__(self, padding=1, data_format=None, **kwargs):
         super().__init__(data_format, **kwargs)
         self.padding = _amounts("padding", padding, self.RANK, 0)
 
@@ -97,7 +97,7 @@ class _ZeroPadding(_Spatial):
 
 
 class _Cropping(_Spatial):
-    def __init__(self, cropping=1, data_format="channels_last", **kwargs):
+    def __init__(self, cropping=1, data_format=None, **kwargs):
         super().__init__(data_format, **kwargs)
         self.cropping = _amounts("cropping", cropping, self.RANK, 0)
 
@@ -136,7 +136,7 @@ def bilinear_matrix(size, scale, dtype):
 class _UpSampling(_Spatial):
     INTERPOLATIONS = ("nearest",)
 
-    def __init__(self, size=2, data_format="channels_last", interpolation="nearest", **kwargs):
+    def __init__(self, size=2, data_format=None, interpolation="nearest", **kwargs):
         super().__init__(data_format, **kwargs)
         sizes = (size,) * self.RANK if isinstance(size, (int, np.integer)) else tuple(size)
         if len(sizes) != self.RANK or not all(
@@ -213,7 +213,7 @@ class Cropping2D(_Cropping):
     """Drops rows and columns at the borders of (N, H, W, C) images."""
     RANK = 2
 
-    def __init__(self, cropping=((0, 0), (0, 0)), data_format="channels_last", **kwargs):
+    def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
         super().__init__(cropping, data_format, **kwargs)
 
 
@@ -221,7 +221,7 @@ class Cropping3D(_Cropping):
     """Drops planes, rows and columns at the borders of (N, D, H, W, C) volumes."""
     RANK = 3
 
-    def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format="channels_last",
+    def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format=None,
                  **kwargs):
         super().__init__(cropping, data_format, **kwargs)
 

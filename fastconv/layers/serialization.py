@@ -1,12 +1,12 @@
 """Layers to and from JSON-ready dicts: {"class_name": ..., "config": ...}."""
-from fastconv.layers import (conv, core, depthwise, input, merging, normalization, pooling,
-                             reshaping, transpose)
+from fastconv.layers import (augmentation, conv, core, depthwise, image_preprocessing,
+                             input, merging, normalization, pooling, reshaping, transpose)
 
 __all__ = ["serialize", "deserialize", "register_layer_class"]
 
 LAYER_CLASSES = {name: getattr(module, name)
-                 for module in (conv, core, depthwise, input, merging, normalization, pooling,
-                                reshaping, transpose)
+                 for module in (augmentation, conv, core, depthwise, image_preprocessing,
+                                input, merging, normalization, pooling, reshaping, transpose)
                  for name in module.__all__ if name[0].isupper() and name != "Input"}
 
 

@@ -18,7 +18,7 @@ class Conv2DTranspose(Conv2D):
     FUSES_RELU = False
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None,
-                 data_format="channels_last", dilation_rate=1, activation=None, use_bias=True,
+                 data_format=None, dilation_rate=1, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, 1,
                          activation, use_bias, kernel_initializer, bias_initializer, **kwargs)

@@ -117,8 +117,10 @@ def split_arrays(arrays, fraction):
 
 
 def unpack_validation_data(validation_data):
-    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-        raise ValueError("validation_data must be a pair (x_val, y_val) (sample weights are "
-                         f"not supported), got {type(validation_data).__name__} of length "
+    """(x_val, y_val, sample_weight_val or None) from validation_data."""
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
+                         f"sample_weight_val), or a generator or PyDataset, got "
+                         f"{type(validation_data).__name__} of length "
                          f"{len(validation_data) if hasattr(validation_data, '__len__') else '?'}")
-    return validation_data
+    return tuple(validation_data) + (None,) * (3 - len(validation_data))

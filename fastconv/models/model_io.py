@@ -11,7 +11,7 @@ from fastconv import layers as layers_module
 from fastconv import losses, optimizers
 from fastconv.models import saving
 
-__all__ = ["save_model", "load_model", "save_weights", "load_weights", "model_from_json",
+__all__ = ["save_model", "load_model", "restore_training_state", "save_weights", "load_weights", "model_from_json",
            "MODEL_FORMAT"]
 
 MODEL_FORMAT = "fastconv.model"
@@ -66,11 +66,28 @@ def _restore_state(model, header, arrays, compile):
             leaf.rng.bit_generator.state = states[path]
     if compile and header["compile"] is not None:
         _compile_from_config(model, header["compile"])
-        state = header["optimizer"]
-        if state["slots"] or state["iterations"]:
-            model.optimizer.set_state(state["iterations"],
-                                      saving.numbered(arrays, "optimizer", state["slots"]),
-                                      model.trainable_params())
+        _restore_optimizer(model, header, arrays)
+
+
+def _restore_optimizer(model, header, arrays):
+    state = header["optimizer"]
+    if state["slots"] or state["iterations"]:
+        model.optimizer.set_state(state["iterations"],
+                                  saving.numbered(arrays, "optimizer", state["slots"]),
+                                  model.trainable_params())
+
+
+def restore_training_state(model, filepath):
+    """Into a compiled `model` of the file's architecture: the weights, optimizer state,
+    epoch count and generator states that save_model wrote (BackupAndRestore resumes
+    with this, keeping the user's optimizer object)."""
+    header, arrays = saving.read_archive(filepath, (MODEL_FORMAT,))
+    try:
+        _restore_state(model, header, arrays, compile=False)
+        _restore_optimizer(model, header, arrays)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{str(filepath)!r} does not fit this model, so training cannot "
+                         f"resume from it ({type(exc).__name__}: {exc})") from None
 
 
 def load_model(filepath, compile=True):

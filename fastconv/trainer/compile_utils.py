@@ -115,9 +115,10 @@ class CompiledOutputs:
         return [y if loss is None else loss.check_targets(y, shape[1:])
                 for y, loss, shape in zip(ys, self.losses, output_shapes)]
 
-    def losses_and_gradients(self, model, ys, y_preds):
+    def losses_and_gradients(self, model, ys, y_preds, sample_weight=None):
         """(weighted total loss, [loss per output or None], [gradient per output or None],
-        [indices of outputs whose gradient is with respect to the pre-activation])."""
+        [indices of outputs whose gradient is with respect to the pre-activation]).
+        sample_weight: None, or one weight per sample, the same for every output."""
         total, values, grads, fused = 0.0, [], [], []
         for i, (loss, weight) in enumerate(zip(self.losses, self.weights)):
             if loss is None:
@@ -127,10 +128,10 @@ class CompiledOutputs:
             activation = model.output_activation(i)
             if activation is not None and loss.fuses_with(activation):
                 value, grad = loss.loss_and_gradient_from_logits(
-                    ys[i], model.output_logits(i), y_preds[i])
+                    ys[i], model.output_logits(i), y_preds[i], sample_weight=sample_weight)
                 fused.append(i)
             else:
-                value, grad = loss.loss_and_gradient(ys[i], y_preds[i])
+                value, grad = loss.loss_and_gradient(ys[i], y_preds[i], sample_weight)
             if weight != 1.0:
                 grad = grad * grad.dtype.type(weight)
             total += weight * value

@@ -22,6 +22,7 @@ from fastconv._blas_threads import single_threaded_blas
 from fastconv._progress import ProgbarLogger, ProgressBar
 from fastconv.distribute import context as distribute_context
 from fastconv.models import data
+from fastconv.trainer import batches
 from fastconv.trainer.compile_utils import CompiledOutputs, EpochMeans
 from fastconv.trainer.interrupts import interrupts_at_batch_boundaries
 
@@ -39,8 +40,15 @@ def _resolve_verbose(verbose):
     return 1 if verbose == "auto" else int(verbose)
 
 
+def _warn_out_of_data(epoch, epochs):
+    if epoch < epochs:
+        warnings.warn(f"your input ran out of data after {epoch} epoch(s) of {epochs}: "
+                      f"training stops here (use a generator that repeats, and "
+                      f"steps_per_epoch)", UserWarning, stacklevel=3)
+
+
 def _batch(arrays, index):
-    return [None if a is None else a[index] for a in arrays]
+    return [a[index] for a in arrays]
 
 
 class Trainer:
@@ -56,6 +64,7 @@ class Trainer:
         self.history = None
         self.epoch = 0
         self.stop_training = False
+        self._initial_epoch = None  # set by BackupAndRestore in on_train_begin
         self.shuffle_rng = _new_generator()
         # The MPIStrategy whose scope() made or compiled the model (None: one process).
         self.distribute_strategy = distribute_context.current_strategy()
@@ -73,7 +82,7 @@ class Trainer:
             raise TypeError(f"compile got unexpected keyword argument(s) {', '.join(unknown)}")
         if weighted_metrics is not None:
             raise TypeError("compile(weighted_metrics=...) is not supported by fastconv "
-                            "(there are no sample weights)")
+                            "(sample_weight and class_weight weight the loss only)")
         self.optimizer = optimizers.get(optimizer)
         self.distribute_strategy = (distribute_context.current_strategy()
                                     or self.distribute_strategy)
@@ -125,6 +134,20 @@ class Trainer:
         compiled = self._compiled
         return EpochMeans(compiled, compiled.metric_objects(self._output_shapes()))
 
+    def _checked_batch(self, x, y, sample_weight, class_weight=None):
+        """One batch from a generator or PyDataset, checked as fit checks arrays."""
+        xs, ys = self._inputs_and_targets(x, y)
+        weights = batches.check_sample_weight(sample_weight, len(xs[0]))
+        if class_weight is not None:
+            weights = self._class_weights(class_weight, ys, weights)
+        return xs, ys, weights
+
+    def _class_weights(self, class_weight, ys, weights):
+        if len(ys) != 1:
+            raise ValueError("class_weight is only supported for models with one output "
+                             "(as in Keras): use sample_weight instead")
+        return batches.class_weights_as_sample_weights(class_weight, ys[0], weights)
+
     # -- distribution hooks (no-ops without a strategy) -------------------------------
     def _replica_part(self, arrays):
         strategy = self.distribute_strategy
@@ -139,7 +162,7 @@ class Trainer:
         return verbose if strategy is None or strategy.is_chief else 0
 
     # -- one batch -----------------------------------------------------------------
-    def _train_step(self, xs, ys, means):
+    def _train_step(self, xs, ys, means, sample_weight=None):
         strategy = self.distribute_strategy
         if strategy is not None and not len(xs[0]):  # no share of a last, short batch
             strategy.average_gradients(self.trainable_pairs(), 0)
@@ -147,7 +170,7 @@ class Trainer:
             return 0.0
         y_preds = self.run_forward(xs, training=True)
         loss, output_losses, grads, fused = self._compiled.losses_and_gradients(
-            self, ys, y_preds)
+            self, ys, y_preds, sample_weight)
         self.run_backward(grads, fused)
         if strategy is not None:
             strategy.average_gradients(self.trainable_pairs(), len(y_preds[0]))
@@ -155,25 +178,29 @@ class Trainer:
         means.update(loss, output_losses, ys, y_preds)
         return loss
 
-    def _test_step(self, xs, ys, means):
+    def _test_step(self, xs, ys, means, sample_weight=None):
+        if not len(xs[0]):  # a replica's empty share of a last, short batch
+            return
         y_preds = self.run_forward(xs, training=False)
-        loss, output_losses, _, _ = self._compiled.losses_and_gradients(self, ys, y_preds)
+        loss, output_losses, _, _ = self._compiled.losses_and_gradients(
+            self, ys, y_preds, sample_weight)
         means.update(loss, output_losses, ys, y_preds)
 
     @single_threaded_blas()
-    def train_on_batch(self, x, y, return_dict=False):
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
         """One optimizer step on one batch; returns the loss (and metrics, as evaluate)."""
-        xs, ys = self._inputs_and_targets(x, y)
+        xs, ys, weights = self._checked_batch(x, y, sample_weight, class_weight)
         means = self._new_means()
-        self._train_step(xs, ys, means)
+        self._train_step(xs, ys, means, weights)
         return self._as_evaluate_result(means.results(), return_dict)
 
     @single_threaded_blas()
-    def test_on_batch(self, x, y, return_dict=False):
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """The loss (and metrics, as evaluate) on one batch, without training."""
-        xs, ys = self._inputs_and_targets(x, y)
+        xs, ys, weights = self._checked_batch(x, y, sample_weight)
         means = self._new_means()
-        self._test_step(xs, ys, means)
+        self._test_step(xs, ys, means, weights)
         return self._as_evaluate_result(means.results(), return_dict)
 
     @single_threaded_blas()
@@ -181,12 +208,61 @@ class Trainer:
         """The model's outputs for one batch (inference mode)."""
         return self._as_outputs(self.run_forward(self._inputs(x), training=False))
 
+    # -- where batches come from ---------------------------------------------------
+    def _source(self, x, y, sample_weight, batch_size, steps, shuffle, class_weight=None,
+                what="x"):
+        """The batches of (x, y, sample_weight): arrays checked once, or a generator /
+        PyDataset whose batches are checked one by one."""
+        steps = batches.check_steps("steps" if what == "x" else what, steps)
+        rng = self.shuffle_rng if shuffle else None
+        if batches.is_batch_source(x):
+            for name, value in (("y", y), ("sample_weight", sample_weight)):
+                if value is not None:
+                    raise ValueError(f"{name} must not be given when x is a generator or a "
+                                     f"PyDataset (Keras's rule): yield (x, y, sample_weight) "
+                                     f"batches instead")
+            return batches.make_source(x, steps, rng)
+        xs, ys = self._inputs_and_targets(x, y)
+        weights = batches.check_sample_weight(sample_weight, len(xs[0]))
+        if class_weight is not None:
+            weights = self._class_weights(class_weight, ys, weights)
+        return batches.ArrayBatches((xs, ys, weights), batch_size, steps, rng)
+
+    def _batches(self, source, class_weight=None):
+        """The checked (xs, ys, sample_weight) batches of one epoch of a source; under a
+        distribution strategy, this replica's contiguous share of each (global) batch."""
+        if isinstance(source, batches.ArrayBatches):
+            checked = source.epoch()
+        else:
+            checked = (self._checked_batch(x, y, sample_weight, class_weight)
+                       for x, y, sample_weight in source.epoch())
+        for xs, ys, weights in checked:
+            if self.distribute_strategy is not None:
+                xs, ys = self._replica_part(xs), self._replica_part(ys)
+                weights, = self._replica_part([weights])
+            yield xs, ys, weights
+
+    def _validation_source(self, validation_data, batch_size, validation_steps):
+        if batches.is_batch_source(validation_data):
+            return self._source(validation_data, None, None, batch_size, validation_steps,
+                                False, what="validation_steps")
+        x_val, y_val, w_val = data.unpack_validation_data(validation_data)
+        return self._source(x_val, y_val, w_val, batch_size, validation_steps, False,
+                            what="validation_steps")
+
     # -- fit -----------------------------------------------------------------------
     @single_threaded_blas()
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
         """Train for `epochs` epochs (counting from initial_epoch); returns a History whose
         `history` dict holds the per-epoch loss, metrics and val_ values.
+
+        x may be arrays (with y), or a generator / iterator / fastconv.utils.PyDataset
+        yielding (x, y) or (x, y, sample_weight) batches; validation_data likewise, or a
+        tuple (x_val, y_val[, sample_weight_val]). See fastconv.trainer.batches for what
+        steps_per_epoch and validation_steps mean for each.
 
         Ctrl-C (KeyboardInterrupt) takes effect when the running batch is done, so the
         weights and optimizer state are those after a whole number of steps; then, as
@@ -194,42 +270,58 @@ class Trainer:
         History of the epochs completed so far (Keras sets it after every epoch).
         """
         batch_size = data.check_batch_size(batch_size)
+        validation_batch_size = (batch_size if validation_batch_size is None
+                                 else data.check_batch_size(validation_batch_size))
         verbose = self._replica_verbose(_resolve_verbose(verbose))
-        xs, ys = self._inputs_and_targets(x, y)
-        if validation_data is not None:
-            xs_val, ys_val = self._inputs_and_targets(
-                *data.unpack_validation_data(validation_data))
-        elif validation_split:
+        batches.should_validate(0, validation_freq)  # checks it
+        if validation_split and validation_data is None:
+            if batches.is_batch_source(x):
+                raise ValueError("validation_split is only supported for arrays, not for "
+                                 "a generator or a PyDataset: pass validation_data")
+            self._require_compiled()
+            xs, ys = self._inputs_and_targets(x, y)
             (xs, xs_val), (ys, ys_val) = (data.split_arrays(xs, validation_split),
                                           data.split_arrays(ys, validation_split))
-        else:
-            xs_val = ys_val = None
-
-        n = len(xs[0])
-        steps = math.ceil(n / batch_size)
+            w_val = None
+            if sample_weight is not None:
+                weights = batches.check_sample_weight(sample_weight, len(xs[0]) +
+                                                      len(xs_val[0]))
+                sample_weight, w_val = weights[:len(xs[0])], weights[len(xs[0]):]
+            x, y, validation_data = xs, ys, (xs_val, ys_val, w_val)
+        self._require_compiled()
+        source = self._source(x, y, sample_weight, batch_size, steps_per_epoch, shuffle,
+                              class_weight, what="steps_per_epoch")
+        val_source = (None if validation_data is None else self._validation_source(
+            validation_data, validation_batch_size, validation_steps))
         if self.distribute_strategy is not None:
-            self.distribute_strategy.check_global_batch(batch_size, n)
+            self.distribute_strategy.check_global_batch(batch_size,
+                                                        source.samples or batch_size)
             self.distribute_strategy.broadcast_model(self)
+
         history = callbacks_module.History()
-        progress = [ProgbarLogger(verbose)] if verbose else []
+        given = list(callbacks or [])
+        has_progress = any(isinstance(c, ProgbarLogger) for c in given)
+        progress = [ProgbarLogger(verbose)] if verbose and not has_progress else []
         callback_list = callbacks_module.CallbackList(
-            progress + list(callbacks or []) + [history], self,
-            {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n,
-             "verbose": verbose})
+            progress + given + [history], self,
+            {"epochs": epochs, "steps": source.steps, "batch_size": batch_size,
+             "samples": source.samples, "verbose": verbose})
         metric_objects = self._compiled.metric_objects(self._output_shapes())
         self.stop_training = False
         warned_nan = False
+        self._initial_epoch = None
         callback_list.on_train_begin()
+        if self._initial_epoch is not None:  # BackupAndRestore resumed a run
+            initial_epoch, self._initial_epoch = self._initial_epoch, None
         self.history = history
+        logs = None
         with interrupts_at_batch_boundaries() as raise_pending_interrupt:
             for epoch in range(initial_epoch, epochs):
                 callback_list.on_epoch_begin(epoch)
-                order = self.shuffle_rng.permutation(n) if shuffle else np.arange(n)
                 means = EpochMeans(self._compiled, metric_objects)
-                for step in range(steps):
-                    batch, = self._replica_part([order[step * batch_size:(step + 1) * batch_size]])
+                for step, (xs, ys, weights) in enumerate(self._batches(source, class_weight)):
                     callback_list.on_train_batch_begin(step)
-                    loss = self._train_step(_batch(xs, batch), _batch(ys, batch), means)
+                    loss = self._train_step(xs, ys, means, weights)
                     if not math.isfinite(loss) and not warned_nan:
                         warnings.warn(f"the loss is {loss} at epoch {epoch + 1}, batch "
                                       f"{step + 1}: training diverged (try a lower learning "
@@ -238,35 +330,49 @@ class Trainer:
                         warned_nan = True
                     callback_list.on_train_batch_end(step, self._results(means))
                     raise_pending_interrupt()
+                    if self.stop_training:  # Keras stops after the batch that asked
+                        break
+                if means.count == 0:  # an iterator that had run out: nothing trained
+                    _warn_out_of_data(epoch, epochs)
+                    break
+                source.end_epoch()
                 logs = self._results(means)
                 if self.distribute_strategy is not None:
                     self.distribute_strategy.synchronize_weights(self)
-                if xs_val is not None:
-                    val_logs = self._evaluate_arrays(xs_val, ys_val, batch_size, verbose=0)
+                if val_source is not None and batches.should_validate(epoch, validation_freq):
+                    val_logs = self._evaluate_source(val_source, callback_list, verbose=0)
                     logs.update((f"val_{k}", v) for k, v in val_logs.items())
                 # Before the callbacks: a ModelCheckpoint file must count this epoch.
                 self.epoch = epoch + 1
                 callback_list.on_epoch_end(epoch, logs)
                 raise_pending_interrupt()
+                if getattr(source, "exhausted", False):
+                    _warn_out_of_data(epoch + 1, epochs)
+                    break
                 if self.stop_training:
                     break
-        callback_list.on_train_end()
+        callback_list.on_train_end(logs)
         return history
 
     # -- evaluate / predict --------------------------------------------------------
-    def _evaluate_arrays(self, xs, ys, batch_size, verbose):
+    def _evaluate_source(self, source, callback_list, verbose):
         means = self._new_means()
-        xs, ys = self._replica_part(xs), self._replica_part(ys)
-        verbose = self._replica_verbose(verbose)
-        n = len(xs[0])
-        steps = math.ceil(n / batch_size)
-        bar = ProgressBar(steps, verbose)
-        for step in range(steps):
-            batch = slice(step * batch_size, (step + 1) * batch_size)
-            self._test_step(_batch(xs, batch), _batch(ys, batch), means)
-            bar.update(step + 1, min((step + 1) * batch_size, n), means.results())
+        bar = ProgressBar(source.steps or 0, verbose)
+        callback_list.on_test_begin()
+        seen = 0
+        for step, (xs, ys, weights) in enumerate(self._batches(source)):
+            callback_list.on_test_batch_begin(step)
+            self._test_step(xs, ys, means, weights)
+            seen += len(xs[0])
+            results = self._results(means)
+            callback_list.on_test_batch_end(step, results)
+            bar.update(step + 1, seen, results)
         results = self._results(means)
-        bar.finish(n, results)
+        if means.count == 0:
+            raise ValueError("evaluation got no batches: the generator yielded nothing")
+        bar.steps = step + 1
+        bar.finish(seen, results)
+        callback_list.on_test_end(results)
         return results
 
     @staticmethod
@@ -279,34 +385,63 @@ class Trainer:
     def _as_outputs(self, arrays):
         return arrays if len(arrays) > 1 else arrays[0]
 
+    def _callback_list(self, callbacks, verbose, steps):
+        return callbacks_module.CallbackList(list(callbacks or []), self,
+                                             {"verbose": verbose, "epochs": 1, "steps": steps})
+
     @single_threaded_blas()
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False):
         """The loss and metrics on (x, y): [loss, metric, ...], or the loss alone when
-        compiled without metrics, or a dict with return_dict=True."""
+        compiled without metrics, or a dict with return_dict=True. x may also be a
+        generator or PyDataset of (x, y[, sample_weight]) batches (steps: how many)."""
         batch_size = data.check_batch_size(batch_size)
-        xs, ys = self._inputs_and_targets(x, y)
-        results = self._evaluate_arrays(xs, ys, batch_size, _resolve_verbose(verbose))
+        verbose = self._replica_verbose(_resolve_verbose(verbose))
+        self._require_compiled()
+        source = self._source(x, y, sample_weight, batch_size, steps, False)
+        results = self._evaluate_source(
+            source, self._callback_list(callbacks, verbose, source.steps), verbose)
         return self._as_evaluate_result(results, return_dict)
 
     @single_threaded_blas()
-    def predict(self, x, batch_size=None, verbose=0):
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
         """The model's outputs for x (a list of arrays for a model of several outputs),
-        computed batch by batch (inference mode)."""
+        computed batch by batch (inference mode). x may also be a generator or PyDataset
+        of batches (x alone, or (x, ...) tuples whose first entry is used)."""
         batch_size = data.check_batch_size(batch_size)
-        xs = self._replica_part(self._inputs(x))
-        n = len(xs[0])
-        steps = math.ceil(n / batch_size)
-        bar = ProgressBar(steps, self._replica_verbose(_resolve_verbose(verbose)))
-        outs = None
-        for step in range(steps):
-            batch = slice(step * batch_size, (step + 1) * batch_size)
-            y_preds = self.run_forward(_batch(xs, batch), training=False)
-            if outs is None:
-                outs = [np.empty((n,) + p.shape[1:], dtype=p.dtype) for p in y_preds]
-            for out, p in zip(outs, y_preds):
-                out[batch] = p
-            bar.update(step + 1, min((step + 1) * batch_size, n), {})
-        bar.finish(n, {})
-        if self.distribute_strategy is not None:
+        verbose = self._replica_verbose(_resolve_verbose(verbose))
+        steps = batches.check_steps("steps", steps)
+        if batches.is_batch_source(x):
+            source = batches.make_source(x, steps)
+            inputs = (self._inputs(b[0]) for b in source.epoch())
+        else:
+            # Under a strategy each replica predicts its contiguous share; gathered below.
+            xs = self._replica_part(self._inputs(x))
+            n = len(xs[0])
+            count = min(math.ceil(n / batch_size), steps or math.inf)
+            inputs = (_batch(xs, slice(i * batch_size, (i + 1) * batch_size))
+                      for i in range(count))
+            source = None
+        callback_list = self._callback_list(callbacks, verbose,
+                                            None if source is None else source.steps)
+        bar = ProgressBar(0 if source is None else source.steps or 0, verbose)
+        if source is None:
+            bar.steps = count
+        callback_list.on_predict_begin()
+        pieces, seen = [], 0
+        for step, batch_inputs in enumerate(inputs):
+            callback_list.on_predict_batch_begin(step)
+            y_preds = self.run_forward(batch_inputs, training=False)
+            pieces.append(y_preds)
+            seen += len(y_preds[0])
+            callback_list.on_predict_batch_end(step, {"outputs": self._as_outputs(y_preds)})
+            bar.update(step + 1, seen, {})
+        if not pieces:
+            raise ValueError("predict got no batches: the generator yielded nothing")
+        bar.steps = len(pieces)
+        bar.finish(seen, {})
+        callback_list.on_predict_end()
+        outs = [np.concatenate(p) for p in zip(*pieces)]
+        if self.distribute_strategy is not None and source is None:
             outs = self.distribute_strategy.gather(outs)
         return self._as_outputs(outs)

@@ -1,4 +1,4 @@
-"""Small helpers in the style of `keras.utils`."""
+"""One-hot encoding of class labels (`keras.utils.to_categorical`)."""
 import numpy as np
 
 from fastconv._validate import as_int

@@ -1,101 +1,12 @@
-"""Callbacks for Sequential.fit: History, ModelCheckpoint, EarlyStopping,
-LearningRateScheduler (Keras's names, arguments and behaviour).
-
-A callback's hooks get the epoch (0-based) or batch index and a `logs` dict: per batch
-the running means so far ("loss", "accuracy", ...), per epoch the epoch's means plus
-"val_..." entries when there is validation data.
-"""
+"""Callbacks that watch a logged quantity: ModelCheckpoint, EarlyStopping,
+ReduceLROnPlateau (Keras's arguments and behaviour)."""
 import math
 import os
 import warnings
 
-import numpy as np
+from fastconv.callbacks.base import Callback
 
-__all__ = ["Callback", "CallbackList", "History", "ModelCheckpoint", "EarlyStopping",
-           "LearningRateScheduler"]
-
-
-class Callback:
-    """Base class: override the hooks you need; `self.model` is the model being trained."""
-
-    def __init__(self):
-        self.model = None
-        self.params = {}
-
-    def set_model(self, model):
-        self.model = model
-
-    def set_params(self, params):
-        self.params = params
-
-    def on_train_begin(self, logs=None):
-        pass
-
-    def on_train_end(self, logs=None):
-        pass
-
-    def on_epoch_begin(self, epoch, logs=None):
-        pass
-
-    def on_epoch_end(self, epoch, logs=None):
-        pass
-
-    def on_train_batch_begin(self, batch, logs=None):
-        pass
-
-    def on_train_batch_end(self, batch, logs=None):
-        pass
-
-
-class CallbackList(Callback):
-    """Forwards every hook to each callback, in order."""
-
-    def __init__(self, callbacks, model, params):
-        super().__init__()
-        self.callbacks = list(callbacks)
-        for callback in self.callbacks:
-            if not isinstance(callback, Callback):
-                raise TypeError(f"callbacks must be fastconv.callbacks.Callback objects, "
-                                f"got {type(callback).__name__}")
-            callback.set_model(model)
-            callback.set_params(params)
-
-    def on_train_begin(self, logs=None):
-        for c in self.callbacks:
-            c.on_train_begin(logs)
-
-    def on_train_end(self, logs=None):
-        for c in self.callbacks:
-            c.on_train_end(logs)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        for c in self.callbacks:
-            c.on_epoch_begin(epoch, logs)
-
-    def on_epoch_end(self, epoch, logs=None):
-        for c in self.callbacks:
-            c.on_epoch_end(epoch, logs)
-
-    def on_train_batch_begin(self, batch, logs=None):
-        for c in self.callbacks:
-            c.on_train_batch_begin(batch, logs)
-
-    def on_train_batch_end(self, batch, logs=None):
-        for c in self.callbacks:
-            c.on_train_batch_end(batch, logs)
-
-
-class History(Callback):
-    """Records each epoch's logs: `history.history["loss"]` is the list of epoch losses."""
-
-    def on_train_begin(self, logs=None):
-        self.epoch = []
-        self.history = {}
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.epoch.append(epoch)
-        for key, value in (logs or {}).items():
-            self.history.setdefault(key, []).append(value)
+__all__ = ["ModelCheckpoint", "EarlyStopping", "ReduceLROnPlateau"]
 
 
 class _Monitor:
@@ -207,23 +118,58 @@ class EarlyStopping(Callback):
             self.model.set_weights(self.best_weights)
 
 
-class LearningRateScheduler(Callback):
-    """Set the optimizer's learning rate at each epoch's start to schedule(epoch, lr)."""
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by `factor` when `monitor` has not improved for
+    `patience` epochs, then wait `cooldown` epochs; never below min_lr."""
 
-    def __init__(self, schedule, verbose=0):
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0, **kwargs):
         super().__init__()
-        self.schedule = schedule
-        self.verbose = verbose
+        if kwargs:
+            raise TypeError(f"ReduceLROnPlateau got unexpected keyword argument(s) "
+                            f"{', '.join(sorted(kwargs))}")
+        if not factor < 1.0:
+            raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0, got "
+                             f"{factor!r}")
+        self.monitor = monitor
+        self._monitor = _Monitor(monitor, mode, min_delta)
+        self.factor, self.patience, self.verbose = float(factor), int(patience), verbose
+        self.cooldown, self.min_lr = int(cooldown), float(min_lr)
+        self._reset()
 
-    def on_epoch_begin(self, epoch, logs=None):
-        optimizer = self.model.optimizer
-        lr = self.schedule(epoch, optimizer.learning_rate)
-        if not isinstance(lr, (float, int, np.floating, np.integer)) or not math.isfinite(lr):
-            raise ValueError(f"the schedule must return a finite float, got {lr!r}")
-        optimizer.learning_rate = float(lr)
-        if self.verbose:
-            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+    def _reset(self):
+        self.best = self._monitor.worst
+        self.cooldown_counter = 0
+        self.wait = 0
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+
+    def in_cooldown(self):
+        return self.cooldown_counter > 0
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs["learning_rate"] = self.model.optimizer.learning_rate
+        logs = logs if logs is not None else {}
+        optimizer = self.model.optimizer
+        logs["learning_rate"] = float(optimizer.learning_rate)
+        current = self._monitor.value(logs, "ReduceLROnPlateau")
+        if current is None:
+            return
+        if self.in_cooldown():
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._monitor.improved(current, self.best):
+            self.best = current
+            self.wait = 0
+        elif not self.in_cooldown():
+            self.wait += 1
+            if self.wait >= self.patience:
+                old_lr = float(optimizer.learning_rate)
+                if old_lr > self.min_lr:
+                    new_lr = max(old_lr * self.factor, self.min_lr)
+                    optimizer.learning_rate = new_lr
+                    if self.verbose:
+                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning "
+                              f"rate to {new_lr}.")
+                    self.cooldown_counter = self.cooldown
+                    self.wait = 0
