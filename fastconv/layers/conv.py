@@ -136,22 +136,26 @@ class Conv2D(_Conv):
 
     RANK = 2
     FUSES_RELU = True
+    # The kernels and geometry of this rank (Conv3D sets its own).
+    KERNELS = (ops.conv2d, ops.conv2d_backward)
+    GEOMETRY = Conv2DGeometry
 
     def conv(self, x, activation=None):
-        return ops.conv2d(x, self.params["kernel"], self.params.get("bias"), self.strides,
-                          self.padding, activation, self.dilation_rate, self.groups)
+        return self.KERNELS[0](x, self.params["kernel"], self.params.get("bias"),
+                               self.strides, self.padding, activation, self.dilation_rate,
+                               self.groups)
 
     def conv_backward(self, dy, relu_output, input_gradient):
-        dx, dw, db = ops.conv2d_backward(dy, self._x, self.params["kernel"], self.strides,
-                                         self.padding, None if relu_output is None else "relu",
-                                         relu_output, input_gradient, self.dilation_rate,
-                                         self.groups)
+        dx, dw, db = self.KERNELS[1](dy, self._x, self.params["kernel"], self.strides,
+                                     self.padding, None if relu_output is None else "relu",
+                                     relu_output, input_gradient, self.dilation_rate,
+                                     self.groups)
         self._store_gradients(dw, db)
         return dx
 
     def _output_shape_channels_last(self, shape, kernel_shape):
-        g = Conv2DGeometry((1,) + shape, kernel_shape, self.strides, self.padding,
-                           self.dilation_rate, self.groups)
+        g = self.GEOMETRY((1,) + shape, kernel_shape, self.strides, self.padding,
+                          self.dilation_rate, self.groups)
         return g.out_shape[1:]
 
 
@@ -159,23 +163,8 @@ class Conv3D(Conv2D):
     """3-D convolution (cross-correlation) of (N, D, H, W, C) volumes, Keras's Conv3D."""
 
     RANK = 3
-
-    def conv(self, x, activation=None):
-        return ops.conv3d(x, self.params["kernel"], self.params.get("bias"), self.strides,
-                          self.padding, activation, self.dilation_rate, self.groups)
-
-    def conv_backward(self, dy, relu_output, input_gradient):
-        dx, dw, db = ops.conv3d_backward(dy, self._x, self.params["kernel"], self.strides,
-                                         self.padding, None if relu_output is None else "relu",
-                                         relu_output, input_gradient, self.dilation_rate,
-                                         self.groups)
-        self._store_gradients(dw, db)
-        return dx
-
-    def _output_shape_channels_last(self, shape, kernel_shape):
-        g = Conv3DGeometry((1,) + shape, kernel_shape, self.strides, self.padding,
-                           self.dilation_rate, self.groups)
-        return g.out_shape[1:]
+    KERNELS = (ops.conv3d, ops.conv3d_backward)
+    GEOMETRY = Conv3DGeometry
 
 
 class Conv1D(_Conv):
