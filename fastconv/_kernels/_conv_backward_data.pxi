@@ -107,7 +107,7 @@ cdef void col2im_image(const fc_variant *var, long img, const floating *dy__ndhw
     cdef long d = g.d, h = g.h, w = g.w, c = g.c, k = g.k
     cdef long kdg = g.kd * g.kh * g.kw * g.cg, panels = (kdg + nr - 1) // nr
     cdef long pixels = g.od * g.oh * g.ow
-    cdef long m0, m, j, pn, q, q0, q_end, c0, length, iz, iy, ix, ii, tile_index
+    cdef long m0, m, j, pn, q, q0, q_end, c0, length, iz, iy, ix, ii, tile_index, tz, ty, tx
     cdef long iz0[FC_MR_MAX]
     cdef long iy0[FC_MR_MAX]
     cdef long ix0[FC_MR_MAX]     # each dy pixel's window corner in x
@@ -152,11 +152,17 @@ cdef void col2im_image(const fc_variant *var, long img, const floating *dy__ndhw
                 while q < q_end:
                     c0 = tap[4 * q + 3]
                     length = min(g.cg - c0, q_end - q)
+                    tz = tap[4 * q] * g.dd
+                    ty = tap[4 * q + 1] * g.dh
+                    tx = tap[4 * q + 2] * g.dw
                     for ii in range(m):
-                        iz = iz0[ii] + tap[4 * q] * g.dd
-                        iy = iy0[ii] + tap[4 * q + 1] * g.dh
-                        ix = ix0[ii] + tap[4 * q + 2] * g.dw
-                        if 0 <= iz < d and 0 <= iy < h and 0 <= ix < w:
+                        iz = iz0[ii] + tz
+                        iy = iy0[ii] + ty
+                        ix = ix0[ii] + tx
+                        # One unsigned compare per axis: a negative index wraps to huge.
+                        if (<unsigned long>iz < <unsigned long>d
+                                and <unsigned long>iy < <unsigned long>h
+                                and <unsigned long>ix < <unsigned long>w):
                             add_to(dximg + ((iz * h + iy) * w + ix) * c + j * g.cg + c0,
                                    tile + ii * nr + q - pn * nr, length)
                     q = q + length

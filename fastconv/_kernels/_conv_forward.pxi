@@ -23,6 +23,10 @@ cdef inline void tap_product(const fc_variant *var, const floating *a, const lon
     cdef long steps = g.kd * columns, i, s
     cdef const floating *a_i
     cdef const floating *b_i
+    if whole_rows and g.kd == 1:  # the plain 2-D case: one call, nothing to add up
+        microkernel(var, g.kh, g.kw * g.c, a, off, a_run, 1, b_panel, g.kw * g.c * nr, dst,
+                    bias, FC_UKR_RELU if relu else 0)
+        return
     for i in range(steps):
         flags = FC_UKR_ACCUMULATE if i > 0 else 0
         if relu and i == steps - 1:
