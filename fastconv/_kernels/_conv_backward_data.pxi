@@ -99,6 +99,12 @@ cdef int backward_data_transposed(const fc_variant *var, const floating *dy__ndh
     return 0 if ok else -1
 
 
+# Channel runs up to this long are added by a plain loop: the vectorised add_to's set-up
+# costs more than it saves (C = 1 or 3 in a network's first layer).
+cdef enum:
+    SHORT_RUN = 4
+
+
 cdef void col2im_image(const fc_variant *var, long img, const floating *dy__ndhwk,
                        const floating *wt_pack__gpkn, const long *tap, floating *dx__ndhwc,
                        const ConvShape *g, long *off, floating *tile) noexcept nogil:
@@ -108,9 +114,13 @@ cdef void col2im_image(const fc_variant *var, long img, const floating *dy__ndhw
     cdef long kdg = g.kd * g.kh * g.kw * g.cg, panels = (kdg + nr - 1) // nr
     cdef long pixels = g.od * g.oh * g.ow
     cdef long m0, m, j, pn, q, q0, q_end, c0, length, iz, iy, ix, ii, tile_index, tz, ty, tx
+    cdef long delta, jj
+    cdef floating *target
+    cdef const floating *source
     cdef long iz0[FC_MR_MAX]
     cdef long iy0[FC_MR_MAX]
     cdef long ix0[FC_MR_MAX]     # each dy pixel's window corner in x
+    cdef long corner[FC_MR_MAX]  # ... as an offset into the image's dx
     cdef floating *dst[FC_MR_MAX]
     cdef floating *dximg = dx__ndhwc + img * d * h * w * c
     cdef const floating *wt_group
@@ -122,6 +132,7 @@ cdef void col2im_image(const fc_variant *var, long img, const floating *dy__ndhw
             iz0[i] = (m0 + i) // (g.oh * g.ow) * g.sd - g.pf
             iy0[i] = (m0 + i) // g.ow % g.oh * g.sh - g.pt
             ix0[i] = (m0 + i) % g.ow * g.sw - g.pl
+            corner[i] = ((iz0[i] * h + iy0[i]) * w + ix0[i]) * c   # may lie outside dx
         for j in range(g.groups):
             # A: the group's columns of dy, read in place.
             for i in range(mr):
@@ -155,16 +166,19 @@ cdef void col2im_image(const fc_variant *var, long img, const floating *dy__ndhw
                     tz = tap[4 * q] * g.dd
                     ty = tap[4 * q + 1] * g.dh
                     tx = tap[4 * q + 2] * g.dw
+                    delta = ((tz * h + ty) * w + tx) * c + j * g.cg + c0
                     for ii in range(m):
-                        iz = iz0[ii] + tz
-                        iy = iy0[ii] + ty
-                        ix = ix0[ii] + tx
                         # One unsigned compare per axis: a negative index wraps to huge.
-                        if (<unsigned long>iz < <unsigned long>d
-                                and <unsigned long>iy < <unsigned long>h
-                                and <unsigned long>ix < <unsigned long>w):
-                            add_to(dximg + ((iz * h + iy) * w + ix) * c + j * g.cg + c0,
-                                   tile + ii * nr + q - pn * nr, length)
+                        if (<unsigned long>(iz0[ii] + tz) < <unsigned long>d
+                                and <unsigned long>(iy0[ii] + ty) < <unsigned long>h
+                                and <unsigned long>(ix0[ii] + tx) < <unsigned long>w):
+                            target = dximg + corner[ii] + delta
+                            source = tile + ii * nr + q - pn * nr
+                            if length <= SHORT_RUN:  # a vector loop's set-up costs more
+                                for jj in range(length):
+                                    target[jj] = target[jj] + source[jj]
+                            else:
+                                add_to(target, source, length)
                     q = q + length
 
 

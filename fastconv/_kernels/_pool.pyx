@@ -64,17 +64,13 @@ cdef void window_extreme(const floating *x__ndhwc, const PoolShape *g, long img,
                          const Window *win, floating *best) noexcept nogil:
     """The extreme (mode max or min) of one window, per channel, into best[0:c]."""
     cdef long z, y, x
-    cdef bint first = True
+    memcpy(best, x__ndhwc + pixel_index(g, img, win.z0, win.y0, win.x0) * g.c,
+           sizeof(floating) * g.c)
     for z in range(win.z0, win.z1):
         for y in range(win.y0, win.y1):
-            for x in range(win.x0, win.x1):
-                if first:
-                    memcpy(best, x__ndhwc + pixel_index(g, img, z, y, x) * g.c,
-                           sizeof(floating) * g.c)
-                    first = False
-                else:
-                    extreme_update(best, x__ndhwc + pixel_index(g, img, z, y, x) * g.c, g.c,
-                                   g.mode == POOL_MAX)
+            for x in range(win.x0 + 1 if z == win.z0 and y == win.y0 else win.x0, win.x1):
+                extreme_update(best, x__ndhwc + pixel_index(g, img, z, y, x) * g.c, g.c,
+                               g.mode == POOL_MAX)
 
 
 cdef void forward_row(const floating *x__ndhwc, floating *y__ndhwc, long row,
