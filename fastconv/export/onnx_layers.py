@@ -141,25 +141,26 @@ def _conv(writer, layer, inputs):
     return y, perm
 
 
+def _depthwise_node(writer, layer, x, kernel, bias):
+    """The layer's depthwise convolution: Keras's (KH, KW, C, m) kernel as the grouped
+    (KH, KW, 1, C*m) one, groups = C (the kernels' own view, layers.depthwise.as_grouped)."""
+    from fastconv.layers.depthwise import as_grouped
+    return _conv_node(writer, layer, x, as_grouped(kernel), bias, kernel.shape[2],
+                      _pads(layer, _extents(layer)), layer.strides)
+
+
 @converts("DepthwiseConv2D")
 def _depthwise(writer, layer, inputs):
-    """Keras's (KH, KW, C, m) kernel is the grouped (KH, KW, 1, C*m), groups = C."""
     x, perm = _channels_first(writer, layer, inputs[0])
-    kernel = layer.params["kernel"]
-    kh, kw, c, m = kernel.shape
-    y = _conv_node(writer, layer, x, kernel.reshape(kh, kw, 1, c * m),
-                   layer.params.get("bias"), c, _pads(layer, _extents(layer)), layer.strides)
-    return y, perm
+    return _depthwise_node(writer, layer, x, layer.params["kernel"],
+                           layer.params.get("bias")), perm
 
 
 @converts("SeparableConv2D")
 def _separable(writer, layer, inputs):
     """The depthwise Conv (no bias), then the pointwise 1x1 Conv with the bias."""
     x, perm = _channels_first(writer, layer, inputs[0])
-    depthwise = layer.params["depthwise_kernel"]
-    kh, kw, c, m = depthwise.shape
-    mid = _conv_node(writer, layer, x, depthwise.reshape(kh, kw, 1, c * m), None, c,
-                     _pads(layer, _extents(layer)), layer.strides)
+    mid = _depthwise_node(writer, layer, x, layer.params["depthwise_kernel"], None)
     pointwise = layer.params["pointwise_kernel"]
     y = writer.op("Conv", [mid, writer.constant(f"{layer.name}/pointwise",
                                                  _onnx_kernel(pointwise))]
