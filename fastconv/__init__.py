@@ -8,8 +8,9 @@ pool3d_backward, set_num_threads, get_num_threads, show_config.
 
 Keras-style API (each module imported on first use): fastconv.Input, Model, Sequential;
 fastconv.layers, models (Sequential, Model, load_model), optimizers, losses, metrics,
-callbacks, initializers, activations, datasets (mnist, fashion_mnist), utils, backend,
-export (ONNX), distribute (MPIStrategy: data-parallel training over MPI).
+callbacks, initializers, regularizers, constraints, activations, datasets (mnist,
+fashion_mnist), utils, backend, export (ONNX), distribute (MPIStrategy: data-parallel
+training over MPI).
 """
 __version__ = "0.1.0"
 
@@ -29,9 +30,9 @@ from fastconv.ops import (conv1d, conv1d_backward, conv2d, conv2d_backward, conv
 # The Keras-style API is reachable as attributes (fastconv.layers.Conv2D, ...) as in Keras,
 # each imported on first use: `import fastconv` then costs NumPy plus the kernels, and a
 # program pays for the data-set downloaders (urllib, ssl) or the exporter only if it uses them.
-_LAZY_SUBMODULES = ("activations", "backend", "callbacks", "datasets", "distribute", "export",
-                    "initializers", "layers", "losses", "metrics", "models", "optimizers",
-                    "utils")
+_LAZY_SUBMODULES = ("activations", "backend", "callbacks", "constraints", "datasets",
+                    "distribute", "export", "initializers", "layers", "losses", "metrics",
+                    "models", "optimizers", "regularizers", "utils")
 # keras.Input, keras.Model and keras.Sequential, from the module that defines them.
 _LAZY_NAMES = {"Input": "layers", "Model": "models", "Sequential": "models"}
 

@@ -52,8 +52,9 @@ class Metric:
         """Forget every batch seen: start a new epoch."""
         raise NotImplementedError
 
-    def update_state(self, y_true, y_pred):
-        """Add one batch of targets and predictions."""
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        """Add one batch of targets and predictions; sample_weight (one weight per
+        sample, or None) is given only to the metrics of compile's weighted_metrics."""
         raise NotImplementedError
 
     def result(self):
@@ -62,7 +63,8 @@ class Metric:
 
 
 class MeanMetricWrapper(Metric):
-    """The mean over all samples seen of fn(y_true, y_pred) (a per-sample array)."""
+    """The mean over all samples seen of fn(y_true, y_pred) (a per-sample array); with
+    sample weights, the weighted mean sum(w * v) / sum(w) (Keras's)."""
 
     def __init__(self, fn, name):
         self.fn = fn
@@ -72,10 +74,16 @@ class MeanMetricWrapper(Metric):
         self.total = 0.0
         self.count = 0
 
-    def update_state(self, y_true, y_pred):
+    def update_state(self, y_true, y_pred, sample_weight=None):
         values = self.fn(y_true, y_pred)
-        self.total += float(values.sum())
-        self.count += values.size
+        if sample_weight is None:
+            self.total += float(values.sum())
+            self.count += values.size
+            return
+        w = np.asarray(sample_weight, dtype=np.float64)
+        w = np.broadcast_to(w.reshape(w.shape + (1,) * (values.ndim - w.ndim)), values.shape)
+        self.total += float((values * w).sum())
+        self.count += float(w.sum())
 
     def result(self):
         return self.total / self.count if self.count else 0.0

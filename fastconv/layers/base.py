@@ -14,6 +14,7 @@ import numpy as np
 
 from fastconv import activations, initializers
 from fastconv.layers.node import call_symbolic, is_symbolic
+from fastconv.layers.penalties import WeightPenalties
 
 __all__ = ["Layer", "to_channels_last", "from_channels_last", "shape_to_channels_last",
            "shape_from_channels_last", "check_data_format"]
@@ -21,7 +22,7 @@ __all__ = ["Layer", "to_channels_last", "from_channels_last", "shape_to_channels
 FLOAT_DTYPES = ("float32", "float64")
 DATA_FORMATS = ("channels_last", "channels_first")
 _COMMON_KWARGS = ("name", "trainable", "dtype", "input_shape", "batch_input_shape",
-                  "batch_size", "input_dim")
+                  "batch_size", "input_dim", "activity_regularizer")
 
 # How many layers of each base name exist, for Keras-like names conv2d, conv2d_1, ...
 _name_counts = {}
@@ -88,14 +89,15 @@ def _shape_tuple(name, shape):
     return dims
 
 
-class Layer:
+class Layer(WeightPenalties):
     """Base class of all layers.
 
     Attributes: `params` (trainable arrays by name, Keras order), `grads` (their
     gradients after `backward`, same keys), `state` (non-trainable arrays such as
     BatchNormalization's moving statistics), `activation`, `input_shape` and
     `output_shape` (without the batch dimension, set by `build`), `rng` (a NumPy
-    Generator for layers that draw random numbers, else None).
+    Generator for layers that draw random numbers, else None); the regularizers and
+    constraints of fastconv.layers.penalties (every layer takes `activity_regularizer`).
 
     Called on arrays, a layer computes (`forward`); called on symbolic tensors (from
     `Input`), it records the call in the model being defined and returns symbolic
@@ -126,6 +128,7 @@ class Layer:
         self.params, self.grads, self.state = {}, {}, {}
         self.rng = None
         self._inbound_nodes = []
+        self._init_penalties(kwargs.get("activity_regularizer"))
 
     @staticmethod
     def _declared_shape(kwargs):
@@ -152,10 +155,16 @@ class Layer:
         """The output shape (batch dimension excluded) for inputs of `input_shape`."""
         return tuple(input_shape)
 
-    def add_weight(self, name, shape, initializer, trainable=True):
-        """Create, register and return a weight array of this layer's dtype."""
+    def add_weight(self, name, shape, initializer, trainable=True, regularizer=None,
+                   constraint=None):
+        """Create, register and return a weight array of this layer's dtype; training adds
+        `regularizer`'s penalty to the loss and applies `constraint` after each step."""
         value = initializers.get(initializer)(shape, self.dtype)
         (self.params if trainable else self.state)[name] = value
+        for registry, option in ((self.weight_regularizers, regularizer),
+                                 (self.weight_constraints, constraint)):
+            if option is not None:
+                registry[name] = option
         return value
 
     def symbolic_output_shapes(self, input_shape):
@@ -217,6 +226,7 @@ class Layer:
             raise ValueError(f"layer {self.name!r} expects inputs of shape "
                              f"(batch,) + {self.input_shape}, got {x.shape}")
         self._pre_activation, self._output = self.call_and_activate(x, training)
+        self._record_activity(self._output)
         return self._output
 
     def call_and_activate(self, x, training):
@@ -289,7 +299,7 @@ class Layer:
         config = {"name": self.name, "trainable": self.trainable, "dtype": str(self.dtype)}
         if self.declared_input_shape is not None:
             config["input_shape"] = list(self.declared_input_shape)
-        return config
+        return {**config, **self._penalty_config()}
 
     @classmethod
     def from_config(cls, config):

@@ -37,12 +37,16 @@ class _Conv(Layer):
     # Whether the subclass's kernels take ReLU into the convolution (forward epilogue,
     # backward mask) and can skip dx.
     FUSES_RELU = False
+    # The Keras name of the main kernel in the <name>_regularizer / <name>_constraint
+    # arguments ("depthwise" for DepthwiseConv2D, "pointwise" for SeparableConv2D).
+    KERNEL_ROLE = "kernel"
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid",
                  data_format=None, dilation_rate=1, groups=1, activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 **kwargs):
-        super().__init__(**kwargs)
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.filters = positive_int("filters", filters)
         self.groups = positive_int("groups", groups)
         if filters % groups:
@@ -59,6 +63,8 @@ class _Conv(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self._set_weight_options(self.KERNEL_ROLE, kernel_regularizer, kernel_constraint)
+        self._set_weight_options("bias", bias_regularizer, bias_constraint)
 
     def build(self, input_shape):
         if len(input_shape) != self.RANK + 1:
@@ -71,10 +77,15 @@ class _Conv(Layer):
                              f"channels (input_shape {tuple(input_shape)}) must be divisible "
                              f"by groups ({self.groups})")
         self.add_weight("kernel", self.kernel_size + (channels // self.groups, self.filters),
-                        self.kernel_initializer)
-        if self.use_bias:
-            self.add_weight("bias", (self.filters,), self.bias_initializer)
+                        self.kernel_initializer, **self._weight_options(self.KERNEL_ROLE))
+        self._add_bias()
         super().build(input_shape)
+
+    def _add_bias(self):
+        """The bias weight (filters,), when use_bias."""
+        if self.use_bias:
+            self.add_weight("bias", (self.filters,), self.bias_initializer,
+                            **self._weight_options("bias"))
 
     def compute_output_shape(self, input_shape):
         shape = shape_to_channels_last(input_shape, self.data_format)

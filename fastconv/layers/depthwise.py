@@ -41,22 +41,26 @@ class DepthwiseConv2D(Conv2D):
     """Depthwise 2-D convolution: each input channel convolved with its own
     depth_multiplier filters (Keras's DepthwiseConv2D)."""
 
+    KERNEL_ROLE = "depthwise"
+
     def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1,
                  data_format=None, dilation_rate=1, activation=None, use_bias=True,
-                 depthwise_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, bias_constraint=None, **kwargs):
         self.depth_multiplier = positive_int("depth_multiplier", depth_multiplier)
         # filters and groups follow from the input's channels, in build().
         super().__init__(depth_multiplier, kernel_size, strides, padding, data_format,
                          dilation_rate, 1, activation, use_bias, depthwise_initializer,
-                         bias_initializer, **kwargs)
+                         bias_initializer, depthwise_regularizer, bias_regularizer,
+                         activity_regularizer, depthwise_constraint, bias_constraint, **kwargs)
 
     def build(self, input_shape):
         channels = input_channels(self, input_shape)
         self.filters, self.groups = channels * self.depth_multiplier, channels
         self.add_weight("kernel", self.kernel_size + (channels, self.depth_multiplier),
-                        self.kernel_initializer)
-        if self.use_bias:
-            self.add_weight("bias", (self.filters,), self.bias_initializer)
+                        self.kernel_initializer, **self._weight_options("depthwise"))
+        self._add_bias()
         Layer.build(self, input_shape)
 
     def compute_output_shape(self, input_shape):
@@ -90,25 +94,32 @@ class SeparableConv2D(Conv2D):
     convolution (no bias), then a pointwise 1x1 convolution to `filters` channels with the
     bias and the activation."""
 
+    KERNEL_ROLE = "pointwise"
+
     def __init__(self, filters, kernel_size, strides=1, padding="valid",
                  data_format=None, dilation_rate=1, depth_multiplier=1,
                  activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
-                 pointwise_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 pointwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, pointwise_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, depthwise_constraint=None,
+                 pointwise_constraint=None, bias_constraint=None, **kwargs):
         self.depth_multiplier = positive_int("depth_multiplier", depth_multiplier)
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, 1,
                          activation, use_bias, pointwise_initializer, bias_initializer,
-                         **kwargs)
+                         pointwise_regularizer, bias_regularizer, activity_regularizer,
+                         pointwise_constraint, bias_constraint, **kwargs)
         self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self._set_weight_options("depthwise", depthwise_regularizer, depthwise_constraint)
 
     def build(self, input_shape):
         channels = input_channels(self, input_shape)
         self.channels = channels
         self.add_weight("depthwise_kernel", self.kernel_size + (channels, self.depth_multiplier),
-                        self.depthwise_initializer)
+                        self.depthwise_initializer, **self._weight_options("depthwise"))
         self.add_weight("pointwise_kernel", (1, 1, channels * self.depth_multiplier,
-                                             self.filters), self.kernel_initializer)
-        if self.use_bias:
-            self.add_weight("bias", (self.filters,), self.bias_initializer)
+                                             self.filters), self.kernel_initializer,
+                        **self._weight_options("pointwise"))
+        self._add_bias()
         Layer.build(self, input_shape)
 
     def compute_output_shape(self, input_shape):

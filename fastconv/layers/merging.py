@@ -82,6 +82,7 @@ class Merge(Layer):
                              f"{self._shapes_text()}, got {[x.shape for x in xs]}")
         self._xs = xs
         self._output = self.merge(xs)
+        self._record_activity(self._output)
         return self._output
 
     def backward(self, dy, input_gradient=True):

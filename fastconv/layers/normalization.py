@@ -19,7 +19,8 @@ class BatchNormalization(Layer):
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
                  moving_mean_initializer="zeros", moving_variance_initializer="ones",
-                 **kwargs):
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, **kwargs):
         super().__init__(**kwargs)
         self.axis = int(axis)
         self.momentum = float(momentum)
@@ -31,6 +32,8 @@ class BatchNormalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self._set_weight_options("beta", beta_regularizer, beta_constraint)
+        self._set_weight_options("gamma", gamma_regularizer, gamma_constraint)
 
     def build(self, input_shape):
         rank = len(input_shape) + 1
@@ -39,9 +42,11 @@ class BatchNormalization(Layer):
                              f"(None,) + {tuple(input_shape)}")
         features = (input_shape[self.axis - 1 if self.axis > 0 else self.axis],)
         if self.scale:
-            self.add_weight("gamma", features, self.gamma_initializer)
+            self.add_weight("gamma", features, self.gamma_initializer,
+                            **self._weight_options("gamma"))
         if self.center:
-            self.add_weight("beta", features, self.beta_initializer)
+            self.add_weight("beta", features, self.beta_initializer,
+                            **self._weight_options("beta"))
         self.add_weight("moving_mean", features, self.moving_mean_initializer, trainable=False)
         self.add_weight("moving_variance", features, self.moving_variance_initializer,
                         trainable=False)

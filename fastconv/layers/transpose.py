@@ -19,18 +19,21 @@ class Conv2DTranspose(Conv2D):
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None,
                  data_format=None, dilation_rate=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, 1,
-                         activation, use_bias, kernel_initializer, bias_initializer, **kwargs)
+                         activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, activity_regularizer,
+                         kernel_constraint, bias_constraint, **kwargs)
         self.output_padding = (None if output_padding is None else
                                _pair("output_padding", output_padding))
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)
         self.add_weight("kernel", self.kernel_size + (self.filters, channels),
-                        self.kernel_initializer)
-        if self.use_bias:
-            self.add_weight("bias", (self.filters,), self.bias_initializer)
+                        self.kernel_initializer, **self._weight_options("kernel"))
+        self._add_bias()
         Layer.build(self, input_shape)
 
     def _input_channels(self, input_shape):

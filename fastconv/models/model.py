@@ -274,9 +274,11 @@ class Model(Trainer, Layer):
         """The outputs (a list) for the input arrays xs (a list, in model.inputs order)."""
         values = {id(t): x for t, x in zip(self._graph.inputs, xs)}
         states = self._call_states = {}  # a new dict: a saved call state keeps its own
+        activity_losses = []
         for node in self._graph.nodes:
             args = [values[id(t)] for t in node.inputs]
             out = node.layer.forward(args if node.as_list else args[0], training)
+            activity_losses += node.layer._activity_losses  # one per call, as Keras
             if node in self._shared_nodes:
                 states[node] = node.layer.save_call_state()
             if len(node.outputs) == 1:
@@ -284,13 +286,17 @@ class Model(Trainer, Layer):
             else:
                 values.update(zip(map(id, node.outputs), out))
         self._batch_size = len(xs[0])
+        self._activity_losses = activity_losses
         return [values[id(t)] for t in self._graph.outputs]
 
     def output_activation(self, index):
         """The activation of the layer making output `index`, when a loss may start the
-        backward pass from that layer's pre-activation; else None."""
+        backward pass from that layer's pre-activation; else None (also when the layer's
+        activity penalty needs the gradient of its output)."""
         node = self._fusable[index]
-        return None if node is None else node.layer.activation
+        if node is None or node.layer.activity_regularizer is not None:
+            return None
+        return node.layer.activation
 
     def output_logits(self, index):
         """The pre-activation of the layer making output `index` in the last forward pass
@@ -325,6 +331,8 @@ class Model(Trainer, Layer):
                 dys = [grads.pop(id(t), None) for t in node.outputs]
                 dys = [np.zeros((self._batch_size,) + t.shape[1:], t.dtype) if d is None else d
                        for d, t in zip(dys, node.outputs)]
+                if len(dys) == 1:  # a layer's activity penalty (a nested model has none)
+                    dys[0] = node.layer.activity_gradient(dys[0])
                 dx = node.layer.backward(dys[0] if len(dys) == 1 else dys,
                                          input_gradient=needs[node])
             if node in self._shared_nodes:

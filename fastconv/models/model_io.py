@@ -23,12 +23,17 @@ def _compile_config(model):
         return None
     compiled = model._compiled_for_outputs()
     serialized = [None if loss is None else losses.serialize(loss) for loss in compiled.losses]
-    names = [[m if isinstance(m, str) else m.name for m in ids] for ids in compiled.metric_ids]
     single = len(serialized) == 1
+
+    def names(groups):
+        named = [[m if isinstance(m, str) else m.name for m in ids] for ids in groups]
+        return named[0] if single else named
+
     return {"optimizer": optimizers.serialize(model.optimizer),
             "loss": serialized[0] if single else serialized,
             "loss_weights": None if single else compiled.weights,
-            "metrics": names[0] if single else names}
+            "metrics": names(compiled.metric_ids),
+            "weighted_metrics": names(compiled.weighted_metric_ids)}
 
 
 def _compile_from_config(model, config):
@@ -36,7 +41,7 @@ def _compile_from_config(model, config):
     loss = ([None if entry is None else losses.deserialize(entry) for entry in loss]
             if isinstance(loss, list) else None if loss is None else losses.deserialize(loss))
     model.compile(optimizers.deserialize(config["optimizer"]), loss, config["metrics"],
-                  config.get("loss_weights"))
+                  config.get("loss_weights"), config.get("weighted_metrics"))
 
 
 def save_model(model, filepath):

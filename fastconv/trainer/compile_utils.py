@@ -1,10 +1,13 @@
 """What compile() chose, per model output: the loss, its weight and the metrics; and the
 running means of an epoch.
 
-`loss`, `loss_weights` and `metrics` take Keras's forms: one value for every output, a
-list in the order of model.outputs, or a dict keyed by output name (the name of the
-layer making the output). The logs are named as Keras 3 names them: "loss" (the
-weighted total), and with several outputs "<output>_loss" and "<output>_<metric>".
+`loss`, `loss_weights`, `metrics` and `weighted_metrics` take Keras's forms: one value
+for every output, a list in the order of model.outputs, or a dict keyed by output name
+(the name of the layer making the output). The logs are named as Keras 3 names them:
+"loss" (the weighted total), and with several outputs "<output>_loss" and
+"<output>_<metric>"; then the weighted metrics, a name already taken getting the prefix
+"weighted_". Metrics see the sample weights (sample_weight, class_weight) only when
+they are weighted metrics.
 """
 import copy
 import numbers
@@ -59,10 +62,32 @@ def _per_output_metrics(metrics, names):
                      f"them) per output, or a dict keyed by output name")
 
 
-class CompiledOutputs:
-    """The loss (a Loss or None), loss weight and metric identifiers of each output."""
+def _metric_name(identifier):
+    return identifier if isinstance(identifier, str) else identifier.name
 
-    def __init__(self, loss, metrics, loss_weights, output_names):
+
+def _unique_names(names, weighted):
+    """Keras 3's log keys: a repeated name gets _1, _2, ...; a weighted metric whose name
+    is taken becomes weighted_<name> (numbered in turn if that is taken too)."""
+    counts, result = {}, []
+    for (output, name), is_weighted in zip(names, weighted):
+        key = f"{output}_{name}" if output else name
+        if key in counts and is_weighted:
+            key = f"{output}_weighted_{name}" if output else f"weighted_{name}"
+        if key in counts:
+            counts[key] += 1
+            key = f"{key}_{counts[key] - 1}"
+        else:
+            counts[key] = 1
+        result.append(key)
+    return result
+
+
+class CompiledOutputs:
+    """The loss (a Loss or None), loss weight and metric identifiers of each output; the
+    metrics form groups: the plain ones of each output, then the weighted ones of each."""
+
+    def __init__(self, loss, metrics, loss_weights, output_names, weighted_metrics=None):
         self.output_names = list(output_names)
         self.losses = [None if entry is None else losses_module.get(entry)
                        for entry in _per_output("loss", loss, self.output_names, None)]
@@ -73,7 +98,8 @@ class CompiledOutputs:
                 raise TypeError(f"loss_weights must be numbers, got {weight!r}")
             self.weights.append(float(weight))
         self.metric_ids = _per_output_metrics(metrics, self.output_names)
-        for loss, ids in zip(self.losses, self.metric_ids):
+        self.weighted_metric_ids = _per_output_metrics(weighted_metrics, self.output_names)
+        for loss, ids in zip(self.losses * 2, self.metric_groups()):
             for m in ids:  # fail now on unknown names, not in fit
                 metrics_module.get(m, loss)
 
@@ -85,10 +111,17 @@ class CompiledOutputs:
     def multiple(self):
         return len(self.output_names) > 1
 
+    def metric_groups(self):
+        """The metric identifiers of each group: per output, then weighted per output."""
+        return self.metric_ids + self.weighted_metric_ids
+
+    def is_weighted(self, group):
+        return group >= len(self.output_names)
+
     def metric_objects(self, output_shapes):
-        """Fresh metrics per output ("accuracy" resolved from the loss and the shape)."""
+        """Fresh metrics per group ("accuracy" resolved from the loss and the shape)."""
         objects, seen = [], set()
-        for loss, ids, shape in zip(self.losses, self.metric_ids, output_shapes):
+        for loss, ids, shape in zip(self.losses * 2, self.metric_groups(), output_shapes * 2):
             per_output = []
             for m in ids:
                 metric = metrics_module.get(m, loss, shape[1:])
@@ -104,11 +137,12 @@ class CompiledOutputs:
         names = ["loss"]
         if self.multiple:
             names += [f"{o}_loss" for o, loss in zip(self.output_names, self.losses) if loss]
-        for output, ids in zip(self.output_names, self.metric_ids):
-            for m in ids:
-                name = m if isinstance(m, str) else m.name
-                names.append(f"{output}_{name}" if self.multiple else name)
-        return names
+        metrics, weighted = [], []
+        for group, ids in enumerate(self.metric_groups()):
+            output = self.output_names[group % len(self.output_names)] if self.multiple else ""
+            metrics += [(output, _metric_name(m)) for m in ids]
+            weighted += [self.is_weighted(group)] * len(ids)
+        return names + _unique_names(metrics, weighted)
 
     def check_targets(self, ys, output_shapes):
         """Each target array as its loss expects it (outputs without a loss: as given)."""
@@ -142,7 +176,7 @@ class CompiledOutputs:
 
 class EpochMeans:
     """Running means over an epoch: the total loss and per-output losses (weighted by
-    batch size) and the metrics."""
+    batch size) and the metrics (`metrics`: CompiledOutputs.metric_objects's groups)."""
 
     def __init__(self, compiled, metric_objects):
         self.compiled = compiled
@@ -154,25 +188,26 @@ class EpochMeans:
         self.output_sums = [0.0] * len(compiled.output_names)
         self.count = 0
 
-    def update(self, loss, output_losses, ys, y_preds):
+    def update(self, loss, output_losses, ys, y_preds, sample_weight=None):
         n = len(y_preds[0])
         self.loss_sum += loss * n
         self.count += n
         for i, value in enumerate(output_losses):
             if value is not None:
                 self.output_sums[i] += value * n
-        for y, y_pred, per_output in zip(ys, y_preds, self.metrics):
-            for m in per_output:
-                m.update_state(y, y_pred)
+        for group, metrics in enumerate(self.metrics):
+            i = group % len(ys)
+            for m in metrics:
+                if self.compiled.is_weighted(group):
+                    m.update_state(ys[i], y_preds[i], sample_weight=sample_weight)
+                else:
+                    m.update_state(ys[i], y_preds[i])
 
     def results(self):
         count = max(self.count, 1)
-        logs = {"loss": self.loss_sum / count}
         c = self.compiled
+        values = [self.loss_sum / count]
         if c.multiple:
-            logs.update((f"{o}_loss", total / count) for o, loss, total
-                        in zip(c.output_names, c.losses, self.output_sums) if loss)
-        for output, per_output in zip(c.output_names, self.metrics):
-            logs.update((f"{output}_{m.name}" if c.multiple else m.name, m.result())
-                        for m in per_output)
-        return logs
+            values += [total / count for loss, total in zip(c.losses, self.output_sums) if loss]
+        values += [m.result() for metrics in self.metrics for m in metrics]
+        return dict(zip(c.metric_names(), values))

@@ -9,7 +9,12 @@ continues exactly as the original would have.
 What the Trainer needs from the model: `input_names`, `output_names`, `outputs`,
 `prepare_for_inputs(xs)` (build a model that waits for its input shape),
 `input_shapes_for_data()`, `run_forward(xs, training)`, `run_backward(grads, fused)`,
-`output_activation(i)`, `output_logits(i)` and `trainable_pairs()`.
+`output_activation(i)`, `output_logits(i)`, `trainable_pairs()`, and the penalties of
+fastconv.layers.penalties: `losses`, `add_regularization_gradients()` and
+`apply_constraints()`.
+
+The loss that training minimises and reports is Keras's: the compiled losses plus the
+model's regularization penalties (`model.losses`), in fit and evaluate alike.
 """
 import math
 import warnings
@@ -74,29 +79,32 @@ class Trainer:
                 weighted_metrics=None, **kwargs):
         """Choose the optimizer, the loss(es) and the metrics ("accuracy", ...) for training.
 
-        With several outputs, `loss`, `loss_weights` and `metrics` may be lists (in the
-        order of model.outputs) or dicts keyed by output name; one loss serves every output.
+        With several outputs, `loss`, `loss_weights`, `metrics` and `weighted_metrics` may
+        be lists (in the order of model.outputs) or dicts keyed by output name; one loss
+        serves every output. `metrics` ignore sample_weight and class_weight;
+        `weighted_metrics` are the same metrics weighted by them (Keras's rule).
         """
         unknown = sorted(set(kwargs) - set(_BACKEND_ONLY))
         if unknown:
             raise TypeError(f"compile got unexpected keyword argument(s) {', '.join(unknown)}")
-        if weighted_metrics is not None:
-            raise TypeError("compile(weighted_metrics=...) is not supported by fastconv "
-                            "(sample_weight and class_weight weight the loss only)")
         self.optimizer = optimizers.get(optimizer)
         self.distribute_strategy = (distribute_context.current_strategy()
                                     or self.distribute_strategy)
-        self._compile_arguments = (loss, metrics, loss_weights)
-        self._compiled = CompiledOutputs(loss, metrics, loss_weights, self.output_names)
+        self._compile_arguments = {"loss": loss, "metrics": metrics,
+                                   "loss_weights": loss_weights,
+                                   "weighted_metrics": weighted_metrics}
+        self._compiled = CompiledOutputs(output_names=self.output_names,
+                                         **self._compile_arguments)
         losses = self._compiled.losses
         self.loss = losses[0] if len(losses) == 1 else losses
-        self.compiled_metrics = [m for ids in self._compiled.metric_ids for m in ids]
+        self.compiled_metrics = [m for ids in self._compiled.metric_groups() for m in ids]
 
     def _compiled_for_outputs(self):
         """The compile choices, resolved again if the model was built after compile (a
         Sequential learns its output names when it sees data)."""
         if self._compiled.output_names != self.output_names:
-            self._compiled = CompiledOutputs(*self._compile_arguments, self.output_names)
+            self._compiled = CompiledOutputs(output_names=self.output_names,
+                                             **self._compile_arguments)
         return self._compiled
 
     def _require_compiled(self):
@@ -166,25 +174,38 @@ class Trainer:
         strategy = self.distribute_strategy
         if strategy is not None and not len(xs[0]):  # no share of a last, short batch
             strategy.average_gradients(self.trainable_pairs(), 0)
-            self.optimizer.apply_gradients(self.trainable_pairs())
+            self._apply_update()
             return 0.0
         y_preds = self.run_forward(xs, training=True)
-        loss, output_losses, grads, fused = self._compiled.losses_and_gradients(
-            self, ys, y_preds, sample_weight)
-        self.run_backward(grads, fused)
+        loss, output_losses = self._losses(ys, y_preds, sample_weight, backward=True)
         if strategy is not None:
             strategy.average_gradients(self.trainable_pairs(), len(y_preds[0]))
-        self.optimizer.apply_gradients(self.trainable_pairs())
-        means.update(loss, output_losses, ys, y_preds)
+        self._apply_update()
+        means.update(loss, output_losses, ys, y_preds, sample_weight)
         return loss
+
+    def _losses(self, ys, y_preds, sample_weight, backward):
+        """(total loss with the penalties, [loss per output]) of the last forward pass;
+        with backward, the gradients too (the penalties' included)."""
+        loss, output_losses, grads, fused = self._compiled.losses_and_gradients(
+            self, ys, y_preds, sample_weight)
+        loss += sum(self.losses)  # before the step: the penalties of these weights
+        if backward:
+            self.run_backward(grads, fused)
+            self.add_regularization_gradients()
+        return loss, output_losses
+
+    def _apply_update(self):
+        """The optimizer step, then the weight constraints (Keras's order)."""
+        self.optimizer.apply_gradients(self.trainable_pairs())
+        self.apply_constraints()
 
     def _test_step(self, xs, ys, means, sample_weight=None):
         if not len(xs[0]):  # a replica's empty share of a last, short batch
             return
         y_preds = self.run_forward(xs, training=False)
-        loss, output_losses, _, _ = self._compiled.losses_and_gradients(
-            self, ys, y_preds, sample_weight)
-        means.update(loss, output_losses, ys, y_preds)
+        loss, output_losses = self._losses(ys, y_preds, sample_weight, backward=False)
+        means.update(loss, output_losses, ys, y_preds, sample_weight)
 
     @single_threaded_blas()
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
