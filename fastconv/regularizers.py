@@ -159,8 +159,9 @@ _REGISTRY = Registry("regularizer", Regularizer, {
     "l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2,
     "orthogonal_regularizer": OrthogonalRegularizer,
 }, example="l2")
-# By name, "l1_l2" means both penalties at Keras's default 0.01 (L1L2() would be neither).
-_BY_NAME_DEFAULTS = {"l1_l2": {"l1": 0.01, "l2": 0.01}, "l1l2": {"l1": 0.01, "l2": 0.01}}
+# The name "l1_l2" means both penalties at 0.01, as Keras documents (and Keras 2 did);
+# the class name "L1L2" is L1L2() with neither, as in Keras 3.
+_BY_NAME_DEFAULTS = {"l1_l2": {"l1": 0.01, "l2": 0.01}}
 
 
 def get(identifier):

@@ -66,7 +66,7 @@ class TestNamesAndConfig:
     @pytest.mark.parametrize("name, cls, config", [
         ("l1", L1, {"l1": 0.01}), ("L2", L2, {"l2": 0.01}), ("l2", L2, {"l2": 0.01}),
         ("l1_l2", L1L2, {"l1": 0.01, "l2": 0.01}),  # by name: Keras's 0.01 for both
-        ("L1L2", L1L2, {"l1": 0.01, "l2": 0.01}),
+        ("L1L2", L1L2, {"l1": 0.0, "l2": 0.0}),  # the class name: L1L2(), as Keras 3
         ("orthogonal_regularizer", OrthogonalRegularizer, {"factor": 0.01, "mode": "rows"}),
     ])
     def test_get_by_name(self, name, cls, config):
