@@ -114,8 +114,8 @@ def model_notes(with_torch):
     lines = ["- **s/epoch**: median wall time of one `fit(x, y, epochs=1, batch_size=batch)` "
              "on the first `images` training images (shuffling, forward, loss, backward, "
              "optimizer step, accuracy metric), after one warm-up epoch; implementations "
-             "alternate epoch by epoch. Every step costs the same, so a shortened epoch "
-             "(vgg-bn's) gives the full epoch's time ratio."]
+             "alternate epoch by epoch. Every step does the same work, so a shortened epoch "
+             "(vgg-bn's) estimates the full epoch's time ratio."]
     if with_torch:
         lines.append("- **torch**: the same layers, optimizer, hyper-parameters and batch size "
                      "in the loop PyTorch tutorials write (NCHW, cross-entropy on logits, no "
