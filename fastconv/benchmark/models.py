@@ -21,8 +21,8 @@ from fastconv import zoo
 MNIST_TRAIN_IMAGES = 60000
 # fastconv trains vgg-bn at about 150 (batch 32) to 300 (batch 128) images a second on the
 # 2 shared cores: a full epoch would take minutes per implementation and round, so its
-# timed epoch is the first 2560 images (80 steps at batch 32, 20 at 128); every step costs
-# the same, so the time ratio to PyTorch is the full epoch's.
+# timed epoch is the first 2560 images (80 steps at batch 32, 20 at 128); every step does
+# the same work, so its time ratio to PyTorch estimates the full epoch's.
 VGG_BN_IMAGES = 2560
 
 
