@@ -38,7 +38,9 @@ def test_model_benchmark_and_chart(tmp_path):
         capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     row = next(line for line in proc.stdout.splitlines() if line.startswith("| `tutorial`"))
-    seconds, images_per_s = (float(cell) for cell in row.strip(" |").split(" | ")[1:3])
+    images, batch, seconds, images_per_s = (
+        float(cell) for cell in row.strip(" |").split(" | ")[1:5])
+    assert (images, batch) == (256, 128)
     # seconds is printed to 3 significant digits, images/s from the exact time.
     assert seconds > 0 and abs(images_per_s * seconds / 256 - 1) < 0.2
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

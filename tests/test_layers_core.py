@@ -121,6 +121,43 @@ class TestBatchNormalization:
         layer.set_weights([np.full(3, 1.5), np.full(3, 0.2), np.full(3, 0.3), np.full(3, 2.0)])
         gradient_check(layer, np.random.default_rng(0).standard_normal((4, 3)), training=False)
 
+    @pytest.mark.parametrize("axis, scale, center", [
+        (-1, True, True), (-1, False, True), (-1, True, False), (1, True, True)])
+    def test_training_backward_matches_finite_differences_on_images(
+            self, gradient_check, axis, scale, center):
+        layer = layers.BatchNormalization(axis=axis, scale=scale, center=center,
+                                          dtype="float64")
+        layer.build((3, 4, 5))
+        rng = np.random.default_rng(3)
+        layer.set_weights([rng.uniform(0.5, 1.5, w.shape) for w in layer.get_weights()])
+        gradient_check(layer, rng.standard_normal((2, 3, 4, 5)) * 2 + 1, training=True)
+
+    def test_training_step_matches_the_textbook_formulas(self):
+        """y = gamma x_hat + beta and its gradient, written out plainly (as Keras's
+        docs and Ioffe & Szegedy give them), on vgg-bn-like channels-last images."""
+        rng = np.random.default_rng(4)
+        x = (rng.standard_normal((8, 6, 6, 16)) * 3 + 1).astype(np.float32)
+        dy = rng.standard_normal(x.shape).astype(np.float32)
+        gamma, beta = rng.uniform(0.5, 1.5, 16), rng.standard_normal(16)
+        layer = layers.BatchNormalization()
+        layer.build(x.shape[1:])
+        layer.set_weights([gamma, beta, np.zeros(16), np.ones(16)])
+        y, dx = layer.forward(x, training=True), layer.backward(dy)
+
+        x64, dy64, axes = x.astype(np.float64), dy.astype(np.float64), (0, 1, 2)
+        mean, var = x64.mean(axis=axes), x64.var(axis=axes)  # biased, as Keras
+        x_hat = (x64 - mean) / np.sqrt(var + 1e-3)
+        dx_hat = dy64 * gamma
+        want_dx = (dx_hat - dx_hat.mean(axis=axes)
+                   - x_hat * (dx_hat * x_hat).mean(axis=axes)) / np.sqrt(var + 1e-3)
+        np.testing.assert_allclose(y, gamma * x_hat + beta, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(dx, want_dx, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(layer.grads["gamma"], (dy64 * x_hat).sum(axis=axes),
+                                   rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(layer.grads["beta"], dy64.sum(axis=axes), rtol=1e-5)
+        np.testing.assert_allclose(layer.state["moving_variance"], 0.99 + 0.01 * var,
+                                   rtol=1e-6)
+
     def test_weights_are_in_keras_order_and_two_are_not_trainable(self):
         layer = layers.BatchNormalization()
         layer.build((5,))

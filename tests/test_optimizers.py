@@ -112,3 +112,32 @@ def test_names_and_errors():
         optimizers.SGD(0.1, momentun=0.9)
     with pytest.raises(ValueError, match="momentum"):
         optimizers.SGD(momentum=1.5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_and_sgd_in_place_updates_equal_keras_formulas_bit_for_bit(dtype):
+    """The updates write into scratch arrays shared by all parameters (sizes up and down
+    here); every value must be what Keras's out-of-place expressions give."""
+    rng = np.random.default_rng(0)
+    shapes = [(3, 3, 2, 4), (4,), (50, 7), (1,)]
+    params = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    steps = [[rng.standard_normal(s).astype(dtype) for s in shapes] for _ in range(3)]
+    lr, b1, b2, eps = 0.01, 0.9, 0.999, 1e-7
+    adam, sgd = optimizers.Adam(lr), optimizers.SGD(lr, momentum=0.9)
+    got_adam, got_sgd = [p.copy() for p in params], [p.copy() for p in params]
+    want_adam, want_sgd = [p.copy() for p in params], [p.copy() for p in params]
+    m, v, velocity = ([np.zeros_like(p) for p in params] for _ in range(3))
+    for t, grads in enumerate(steps, start=1):
+        adam.apply_gradients(zip(grads, got_adam))
+        sgd.apply_gradients(zip(grads, got_sgd))
+        alpha = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+        for i, g in enumerate(grads):
+            m[i] += (g - m[i]) * (1 - b1)
+            v[i] += (np.square(g) - v[i]) * (1 - b2)
+            want_adam[i] -= (m[i] * alpha) / (np.sqrt(v[i]) + eps)
+            velocity[i] *= 0.9
+            velocity[i] -= lr * g
+            want_sgd[i] += velocity[i]
+    for got, want in zip(got_adam + got_sgd, want_adam + want_sgd):
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, want)

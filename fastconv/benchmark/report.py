@@ -91,7 +91,7 @@ def notes(meta, with_torch):
 
 def model_table_head(with_torch):
     """The model table's first two lines."""
-    cols = ["model", "fastconv s/epoch", "fastconv images/s"]
+    cols = ["model", "images", "batch", "fastconv s/epoch", "fastconv images/s"]
     if with_torch:
         cols += ["torch s/epoch", "torch images/s", "fastconv time / torch time"]
     return _head(cols)
@@ -100,7 +100,8 @@ def model_table_head(with_torch):
 def model_row(spec, images, times, with_torch):
     """One Markdown row of the model table; `times` is label -> seconds per epoch."""
     fast = median_ms(times[FASTCONV]) / 1e3
-    cells = [f"`{spec.name}` {spec.description}", f"{_num(fast)}", f"{images / fast:.0f}"]
+    cells = [f"`{spec.name}` {spec.description}", str(images), str(spec.batch_size),
+             f"{_num(fast)}", f"{images / fast:.0f}"]
     if with_torch:
         _, torch_ms = _best_torch(times)
         torch_s = torch_ms / 1e3
@@ -110,19 +111,22 @@ def model_row(spec, images, times, with_torch):
 
 def model_notes(with_torch):
     """What the model table measures."""
-    lines = ["- **s/epoch**: median wall time of one `fit(..., epochs=1, batch_size=128)` "
-             "(shuffling, forward, loss, backward, optimizer step, accuracy metric), after "
-             "one warm-up epoch; implementations alternate epoch by epoch."]
+    lines = ["- **s/epoch**: median wall time of one `fit(x, y, epochs=1, batch_size=batch)` "
+             "on the first `images` training images (shuffling, forward, loss, backward, "
+             "optimizer step, accuracy metric), after one warm-up epoch; implementations "
+             "alternate epoch by epoch. Every step does the same work, so a shortened epoch "
+             "(vgg-bn's) estimates the full epoch's time ratio."]
     if with_torch:
-        lines.append("- **torch**: the same layers, optimizer and batch size in the loop "
-                     "PyTorch tutorials write (NCHW, cross-entropy on logits, no metric); "
-                     "below 1 in the last column: fastconv takes less time.")
+        lines.append("- **torch**: the same layers, optimizer, hyper-parameters and batch size "
+                     "in the loop PyTorch tutorials write (NCHW, cross-entropy on logits, no "
+                     "metric); below 1 in the last column: fastconv takes less time.")
     return "\n".join(lines)
 
 
 def model_record(spec, images, times):
     """A model's raw epoch times and medians, for the JSON file and the chart."""
-    return {"model": spec.name, "images": images, "times_s": times,
+    return {"model": spec.name, "images": images, "batch_size": spec.batch_size,
+            "times_s": times,
             "median_ms": {label: median_ms(t) for label, t in times.items()}}
 
 

@@ -1,10 +1,11 @@
 """fastconv's benchmark: its kernels against the NumPy reference (and PyTorch with
 --torch) for each shape of fastconv/benchmark/shapes.py and each pass, then one training
-epoch of each tutorial CNN (fastconv.benchmark.models), side by side in one run.
+epoch of each benchmark model (fastconv.benchmark.models), side by side in one run.
 
-    python bench/run.py --torch --chart bench/results.png   # everything: a few minutes
-    python bench/run.py --quick         # small batches and a short epoch: seconds
+    python bench/run.py --torch --chart bench/results.png   # everything: about 10 minutes
+    python bench/run.py --quick         # small batches and short epochs: under a minute
     python bench/run.py --torch --shapes resnet-3x3 pool-56 --json out.json  # no models
+    python bench/run.py --torch --groups networks --models vgg-bn-b32  # issue 12's layers
     python bench/run.py --skip-kernels --torch               # the model benchmark only
 
 Prints one header line, then Markdown tables (streamed row by row) and notes on what
@@ -23,18 +24,21 @@ from fastconv.benchmark import models as _models
 from fastconv.benchmark import report as _report
 from fastconv.benchmark.machine import FP32_PEAK_GFLOPS, cpu_model, peak_gflops
 from fastconv.benchmark.models import MODEL_NAMES
-from fastconv.benchmark.shapes import QUICK_BATCH_DIVISOR, SHAPE_NAMES, select
+from fastconv.benchmark.shapes import GROUPS, QUICK_BATCH_DIVISOR, SHAPE_NAMES, select
 from fastconv.benchmark.timing import interleaved_times
 
 DEFAULT_ROUNDS = 7
 # Per implementation and case: every round of the NumPy reference on the mid-size shapes,
-# four or five on the 224×224 stem (1-1.5 s a call), so a full run takes well under a
-# minute on an idle machine (30 s measured; 47 s with --torch).
+# four to six on the 224×224 stem and the batch-128 ResNet-18 layers (0.9-1.5 s a call).
+# The classic, family and pool groups took 30 s on an idle machine (47 s with --torch);
+# the networks group does about twice their FLOPs, which makes the full run about
+# 1.5 minutes (2.5 with --torch), an estimate from single calls of its largest shapes.
 DEFAULT_BUDGET_S = 5.0
-# A full MNIST epoch takes 10-20 s per implementation and model here.
+# A tutorial CNN's full MNIST epoch takes 10-20 s per implementation here, vgg-bn's
+# shortened one 10-20 s (see fastconv.benchmark.models).
 DEFAULT_MODEL_ROUNDS = 3
-MODEL_IMAGES = 60000
-QUICK_MODEL_IMAGES = 1280
+# --quick trains on this many times fewer images per epoch (whole batches).
+QUICK_EPOCH_DIVISOR = 16
 
 
 def parse_args(argv=None):
@@ -48,8 +52,8 @@ def parse_args(argv=None):
                    help="an implementation whose timed calls of one case add up to this "
                         f"sits out the remaining rounds (default {DEFAULT_BUDGET_S:g})")
     p.add_argument("--quick", action="store_true",
-                   help=f"batches {QUICK_BATCH_DIVISOR} times smaller and "
-                        f"{QUICK_MODEL_IMAGES} training images: the run takes seconds")
+                   help=f"batches {QUICK_BATCH_DIVISOR} times smaller and epochs "
+                        f"{QUICK_EPOCH_DIVISOR} times shorter: the run takes a minute")
     p.add_argument("--torch", action="store_true",
                    help="add PyTorch's CPU numbers (skipped with a note if torch is absent)")
     p.add_argument("--scaling", action="store_true",
@@ -57,13 +61,16 @@ def parse_args(argv=None):
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     p.add_argument("--shapes", nargs="+", choices=SHAPE_NAMES, metavar="NAME",
                    help=f"only these shapes, among: {' '.join(SHAPE_NAMES)}")
+    p.add_argument("--groups", nargs="+", choices=GROUPS, metavar="GROUP",
+                   help=f"only the shapes of these groups (with --shapes: those too), "
+                        f"among: {' '.join(GROUPS)}")
     p.add_argument("--models", nargs="*", choices=MODEL_NAMES, metavar="NAME",
                    help=f"only these models, among: {' '.join(MODEL_NAMES)} "
                         "(no name: no model benchmark)")
     p.add_argument("--skip-kernels", action="store_true", help="only the model benchmark")
     p.add_argument("--images", type=int, metavar="N",
-                   help=f"training images per model epoch (default {MODEL_IMAGES}, "
-                        f"{QUICK_MODEL_IMAGES} with --quick)")
+                   help="training images per epoch of every model (default: each "
+                        "model's own, a full MNIST epoch for the tutorial CNNs)")
     p.add_argument("--model-rounds", type=int, default=DEFAULT_MODEL_ROUNDS, metavar="R",
                    help=f"timed epochs per model (default {DEFAULT_MODEL_ROUNDS})")
     p.add_argument("--peak", type=float, default=FP32_PEAK_GFLOPS, metavar="GFLOPS",
@@ -80,9 +87,7 @@ def parse_args(argv=None):
     if args.threads is not None and args.threads < 1:
         p.error("--threads must be at least 1")
     if args.models is None:
-        args.models = [] if args.shapes else MODEL_NAMES
-    if args.images is None:
-        args.images = QUICK_MODEL_IMAGES if args.quick else MODEL_IMAGES
+        args.models = [] if args.shapes or args.groups else MODEL_NAMES
     return args
 
 
@@ -114,7 +119,7 @@ def run_kernels(args, meta, torch_baseline):
     with_torch = torch_baseline is not None
     print(_report.table_head(with_torch, args.scaling), flush=True)
     records = []  # not the Cases: they hold their inputs, hundreds of MB for large shapes
-    for shape in select(args.shapes, args.quick):
+    for shape in select(args.shapes, args.quick, args.groups):
         for case in _cases.cases(shape, args.dtype):
             if args.scaling:
                 _cases.add_one_thread_candidate(case)
@@ -128,22 +133,24 @@ def run_kernels(args, meta, torch_baseline):
 
 
 def run_models(args, torch_baseline):
-    """Time one training epoch of each selected model; print its table; return records."""
-    x, y, source = _models.training_data(args.images)
+    """Time training epochs of each selected model; print its table; return records."""
+    specs = [spec for spec in _models.MODELS if spec.name in args.models]
+    images = {spec.name: args.images or spec.epoch_images(
+        QUICK_EPOCH_DIVISOR if args.quick else 1) for spec in specs}
+    x, y, source = _models.training_data(max(images.values()))
     with_torch = torch_baseline is not None
-    print(f"\n**Training one epoch** of {len(x)} {source} images, batch "
-          f"{_models.ModelSpec.batch_size}, median of {args.model_rounds} epochs\n")
+    print(f"\n**Training** on the first images of {source}, median of {args.model_rounds} "
+          f"epochs\n")
     print(_report.model_table_head(with_torch), flush=True)
     records = []
-    for spec in _models.MODELS:
-        if spec.name not in args.models:
-            continue
-        candidates = {_cases.FASTCONV: _models.fastconv_epoch(spec, x, y)}
+    for spec in specs:
+        xs, ys = x[:images[spec.name]], y[:images[spec.name]]
+        candidates = {_cases.FASTCONV: _models.fastconv_epoch(spec, xs, ys)}
         if torch_baseline:
-            candidates[_cases.TORCH_PREFIX + "NCHW"] = torch_baseline.model_epoch(spec, x, y)
+            candidates[_cases.TORCH_PREFIX + "NCHW"] = torch_baseline.model_epoch(spec, xs, ys)
         times = interleaved_times(candidates, args.model_rounds, budget=float("inf"))
-        records.append(_report.model_record(spec, len(x), times))
-        print(_report.model_row(spec, len(x), times, with_torch), flush=True)
+        records.append(_report.model_record(spec, len(xs), times))
+        print(_report.model_row(spec, len(xs), times, with_torch), flush=True)
     print("\n" + _report.model_notes(with_torch))
     return records
 

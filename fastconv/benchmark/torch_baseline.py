@@ -91,34 +91,111 @@ def _max_pool_call(case, fmt):
 def model_epoch(spec, x, y, seed=0):
     """A zero-argument callable training one more epoch of the benchmark model `spec`
     (fastconv.benchmark.models) the way PyTorch tutorials do, on x (n, 28, 28, 1) and
-    one-hot y, in NCHW (PyTorch's default memory format)."""
+    one-hot y, in NCHW (PyTorch's default memory format): the twin of spec's fastconv
+    model, with the twin of its optimizer."""
     torch.manual_seed(seed)
-    modules = []
-    channels = 1
-    for filters, size in spec.conv_layers:
-        modules += [torch.nn.Conv2d(channels, filters, size), torch.nn.ReLU(),
-                    torch.nn.MaxPool2d(2)]
-        channels = filters
-    modules.append(torch.nn.Flatten())
-    features = spec.flat_features()
-    if spec.hidden:
-        modules += [torch.nn.Linear(features, spec.hidden), torch.nn.ReLU()]
-        features = spec.hidden
-    modules.append(torch.nn.Linear(features, 10))
-    model = torch.nn.Sequential(*modules)
-    if spec.optimizer == "sgd":
-        optimizer = torch.optim.SGD(model.parameters(), lr=spec.learning_rate, momentum=0.9)
-    else:
-        optimizer = torch.optim.Adam(model.parameters(), lr=spec.learning_rate)
+    fastconv_model = spec.fastconv_model()
+    model = torch_twin(fastconv_model)
+    optimizer = torch_optimizer(fastconv_model.optimizer, model.parameters())
     images = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
     labels = torch.from_numpy(y.argmax(axis=1))
 
     def epoch():
+        """Trains one epoch; returns its mean batch loss, as tutorials print it."""
+        model.train()
         order = torch.randperm(len(images))
+        losses = []
         for start in range(0, len(images), spec.batch_size):
             batch = order[start:start + spec.batch_size]
             optimizer.zero_grad()
             loss = F.cross_entropy(model(images[batch]), labels[batch])
             loss.backward()
             optimizer.step()
+            losses.append(loss.item())
+        return sum(losses) / len(losses)
     return epoch
+
+
+def torch_twin(model):
+    """A torch.nn.Sequential (NCHW) with the layers of the fastconv Sequential `model`:
+    Conv2D, MaxPooling2D, BatchNormalization, Flatten, Dense and Dropout with the same
+    sizes, activations and hyper-parameters (BatchNormalization's momentum and epsilon
+    converted to PyTorch's convention), freshly initialised by PyTorch. The last
+    layer's softmax is left out: F.cross_entropy takes logits. ValueError for a layer
+    or argument without a twin here."""
+    modules = []
+    for i, layer in enumerate(model.layers):
+        kind = type(layer).__name__
+        if kind not in _TWINS:
+            raise ValueError(f"layer {layer.name!r} ({kind}) has no PyTorch twin in the "
+                             f"benchmark; supported: {', '.join(_TWINS)}")
+        modules.append(_TWINS[kind](layer))
+        activation = layer.activation.name
+        if activation == "relu" and not layer.activation.negative_slope \
+                and layer.activation.max_value is None:
+            modules.append(torch.nn.ReLU())
+        elif not (activation == "linear" or activation == "softmax"
+                  and i == len(model.layers) - 1):
+            raise ValueError(f"layer {layer.name!r}: activation {layer.activation!r} has no "
+                             f"PyTorch twin in the benchmark")
+    return torch.nn.Sequential(*modules)
+
+
+def torch_optimizer(optimizer, parameters):
+    """The torch.optim twin of a fastconv SGD or Adam, with the same hyper-parameters."""
+    rate = optimizer.learning_rate
+    kind = type(optimizer).__name__
+    if kind == "SGD":
+        return torch.optim.SGD(parameters, lr=rate, momentum=optimizer.momentum,
+                               nesterov=optimizer.nesterov)
+    if kind == "Adam":
+        return torch.optim.Adam(parameters, lr=rate, betas=(optimizer.beta_1, optimizer.beta_2),
+                                eps=optimizer.epsilon)
+    raise ValueError(f"optimizer {kind} has no PyTorch twin in the benchmark")
+
+
+def _valid_padding(layer):
+    if layer.padding != "valid":
+        raise ValueError(f"layer {layer.name!r}: padding {layer.padding!r} has no PyTorch "
+                         f"twin in the benchmark (only 'valid')")
+    return 0
+
+
+def _conv2d_twin(layer):
+    if layer.data_format != "channels_last":
+        raise ValueError(f"layer {layer.name!r}: only channels_last Conv2D has a PyTorch "
+                         f"twin in the benchmark")
+    return torch.nn.Conv2d(layer.input_shape[-1], layer.filters, layer.kernel_size,
+                           layer.strides, _valid_padding(layer), layer.dilation_rate,
+                           layer.groups, bias=layer.use_bias)
+
+
+def _batch_norm_twin(layer):
+    """Keras's moving = momentum·moving + (1 - momentum)·batch is PyTorch's
+    running = (1 - momentum)·running + momentum·batch, so PyTorch's momentum is
+    1 - Keras's; both normalise a batch by its biased variance."""
+    if layer.axis not in (-1, len(layer.input_shape)) or layer.scale != layer.center:
+        raise ValueError(f"layer {layer.name!r}: only batch normalisation over the last "
+                         f"axis, with both or neither of scale and center, has a PyTorch "
+                         f"twin in the benchmark")
+    norm = torch.nn.BatchNorm2d if len(layer.input_shape) == 3 else torch.nn.BatchNorm1d
+    return norm(layer.input_shape[-1], eps=layer.epsilon, momentum=1 - layer.momentum,
+                affine=layer.scale)
+
+
+def _dense_twin(layer):
+    if len(layer.input_shape) != 1:
+        raise ValueError(f"layer {layer.name!r}: only Dense on flat inputs has a PyTorch "
+                         f"twin in the benchmark, got inputs of shape {layer.input_shape}")
+    return torch.nn.Linear(layer.input_shape[0], layer.units, bias=layer.use_bias)
+
+
+_TWINS = {
+    "Conv2D": _conv2d_twin,
+    "MaxPooling2D": lambda layer: torch.nn.MaxPool2d(
+        layer.pool_size, layer.strides, _valid_padding(layer)),
+    "BatchNormalization": _batch_norm_twin,
+    "Flatten": lambda layer: torch.nn.Flatten(),
+    "Dense": _dense_twin,
+    "Dropout": lambda layer: torch.nn.Dropout(layer.rate),
+}

@@ -58,48 +58,64 @@ class BatchNormalization(Layer):
         shape[self.axis] = -1
         return v.reshape(shape)
 
+    def _feature_sums(self, *factors):
+        """The per-feature sums, over every other axis, of the product of `factors`
+        (arrays of one shape): one pass of np.einsum, without a temporary for the
+        product (it does not call BLAS, so the sums do not depend on its threads)."""
+        ndim = factors[0].ndim
+        axes = "abcdefghijklmnopqrstuvwxyz"[:ndim]
+        subscripts = ",".join([axes] * len(factors)) + "->" + axes[self.axis % ndim]
+        return np.einsum(subscripts, *factors)
+
+    # Memory-bound passes: the statistics are einsum sums (no temporaries), gamma is
+    # folded into one per-feature gain, and the output and dx are written in place, so
+    # a training step allocates only the centred input (kept for backward), y and dx.
     def call(self, x, training):
-        reduce_axes = tuple(a for a in range(x.ndim) if a != self.axis % x.ndim)
         if training:
-            mean = x.mean(axis=reduce_axes, keepdims=True)
-            centred = x - mean
-            var = np.square(centred).mean(axis=reduce_axes, keepdims=True)
+            count = self.dtype.type(x.size // x.shape[self.axis])
+            mean = self._feature_sums(x) / count
+            centred = x - self._broadcast(mean, x.ndim)
+            var = self._feature_sums(centred, centred) / count
             keep = self.dtype.type(self.momentum)
             for moving, batch in ((self.state["moving_mean"], mean),
                                   (self.state["moving_variance"], var)):
                 moving *= keep
-                moving += (1 - keep) * batch.reshape(-1)
+                moving += (1 - keep) * batch
         else:
             centred = x - self._broadcast(self.state["moving_mean"], x.ndim)
-            var = self._broadcast(self.state["moving_variance"], x.ndim)
+            var = self.state["moving_variance"]
         self._training = training
-        self._reduce_axes = reduce_axes
+        self._centred = centred
         self._inv_std = 1 / np.sqrt(var + self.dtype.type(self.epsilon))
-        self._x_hat = centred * self._inv_std
-        y = self._x_hat
-        if self.scale:
-            y = y * self._broadcast(self.params["gamma"], x.ndim)
+        y = np.multiply(centred, self._broadcast(self._gain(), x.ndim))
         if self.center:
-            y = y + self._broadcast(self.params["beta"], x.ndim)
+            y += self._broadcast(self.params["beta"], x.ndim)
         return y
 
+    def _gain(self):
+        """d output / d centred input for fixed statistics, per feature:
+        gamma / sqrt(var + epsilon)."""
+        return self._inv_std * self.params["gamma"] if self.scale else self._inv_std
+
     def backward_call(self, dz):
-        axes, ndim = self._reduce_axes, dz.ndim
-        dbeta = dz.sum(axis=axes)
-        dgamma = (dz * self._x_hat).sum(axis=axes)
+        ndim, centred = dz.ndim, self._centred
+        dbeta = self._feature_sums(dz)
+        dgamma = self._feature_sums(dz, centred) * self._inv_std  # sum(dz * x_hat)
         if self.scale:
             self.grads["gamma"] = dgamma
         if self.center:
             self.grads["beta"] = dbeta
-        gain = self._inv_std
-        if self.scale:
-            gain = gain * self._broadcast(self.params["gamma"], ndim)
+        gain = self._broadcast(self._gain(), ndim)
         if not self._training:
             return dz * gain
-        # The batch mean and variance depend on x too.
-        m = dz.size // dbeta.size
-        return gain * (dz - self._broadcast(dbeta / m, ndim)
-                       - self._x_hat * self._broadcast(dgamma / m, ndim))
+        # The batch mean and variance depend on x too:
+        # dx = gain * (dz - mean(dz) - x_hat * mean(dz * x_hat)), written in place.
+        m = self.dtype.type(dz.size // dbeta.size)
+        dx = np.multiply(centred, self._broadcast(self._inv_std * dgamma / m, ndim))
+        dx += self._broadcast(dbeta / m, ndim)
+        np.subtract(dz, dx, out=dx)
+        dx *= gain
+        return dx
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
