@@ -32,6 +32,7 @@ from fastconv._kernels._microkernel cimport (FC_DW_P_MAX, FC_MR_MAX, FC_NR_MAX,
 cdef const fc_variant *active_variant = &fc_variants[fc_best_variant()]
 
 include "_conv_helpers.pxi"
+include "_conv_winograd.pxi"
 include "_conv_forward.pxi"
 include "_conv_backward_data.pxi"
 include "_conv_backward_weights.pxi"
@@ -61,6 +62,40 @@ def set_kernel_variant(name):
         raise ValueError(f"this CPU cannot run the {name!r} kernels; it supports "
                          f"{supported_variants()}")
     active_variant = &fc_variants[names.index(name)]
+
+
+ALGORITHMS = ("auto", "direct")
+
+
+def set_conv_algorithm(name):
+    """"auto": each convolution takes the algorithm the cost model picks (Winograd's
+    F(2x2, 3x3) or F(4x4, 3x3) for 3x3 stride-1 layers with enough channels, else direct);
+    "direct": always the direct algorithm."""
+    global conv_algorithm
+    if name not in ALGORITHMS:
+        raise ValueError(f"unknown convolution algorithm {name!r}; choose from {list(ALGORITHMS)}")
+    conv_algorithm = ALGORITHM_AUTO if name == "auto" else ALGORITHM_DIRECT
+
+
+def get_conv_algorithm():
+    """The algorithm setting: "auto" or "direct"."""
+    return ALGORITHMS[conv_algorithm]
+
+
+def algorithm_of(pass_name, x_shape, w_shape, y_shape, strides, padding, dilation,
+                 long groups):
+    """The algorithm the drivers run for one pass ("forward", "backward-input",
+    "backward-weight") of this convolution, with shapes and arguments as the kernels
+    take them: "direct", "winograd F(2x2,3x3)" or "winograd F(4x4,3x3)"."""
+    cdef ConvShape g = conv_shape(x_shape, w_shape, y_shape, strides, padding, dilation, groups)
+    cdef const WinogradTransform *wt = NULL
+    if pass_name == "forward":
+        wt = winograd_choice(&g, g.n * g.oh * g.ow)
+    elif pass_name == "backward-input":
+        wt = winograd_choice_backward_data(&g)
+    elif pass_name != "backward-weight":
+        raise ValueError(f"unknown pass {pass_name!r}")
+    return "direct" if wt == NULL else f"winograd F({wt.m}x{wt.m},3x3)"
 
 
 def _check(int rc):
@@ -135,3 +170,6 @@ def conv_backward_weights(const floating[:, :, :, :, ::1] dy,
 # FASTCONV_KERNEL=generic|avx2|avx512 forces a variant (for tests and comparisons).
 if os.environ.get("FASTCONV_KERNEL"):
     set_kernel_variant(os.environ["FASTCONV_KERNEL"])
+# FASTCONV_CONV_ALGORITHM=auto|direct: the algorithm setting at import.
+if os.environ.get("FASTCONV_CONV_ALGORITHM"):
+    set_conv_algorithm(os.environ["FASTCONV_CONV_ALGORITHM"])

@@ -314,6 +314,9 @@ cdef int conv_backward_data_driver(const floating *dy__ndhwk, const floating *ma
     form's lanes run over C), and horizontal strides (the transposed form would multiply
     zeros between dy pixels), and so do groups, dilation and 3-D convolutions."""
     cdef const fc_variant *var = active_variant
+    cdef const WinogradTransform *wt = winograd_choice_backward_data(g)
+    if wt != NULL:
+        return winograd_backward_data(wt, dy__ndhwk, mask, w__dhwck, dx__ndhwc, g, nthreads)
     if g.cg == 1 and g.groups > 1:
         return backward_data_depthwise(dy__ndhwk, mask, w__dhwck, dx__ndhwc, g, nthreads)
     if (g.c < tile_cols_of(var, dx__ndhwc) or g.sw > 1 or 10 * g.ow < 9 * g.w

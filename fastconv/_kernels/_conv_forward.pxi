@@ -212,6 +212,9 @@ cdef int conv_forward_driver(const floating *x__ndhwc, const floating *w__dhwck,
                              const floating *bias, bint relu, floating *y__ndhwk,
                              const ConvShape *g, int nthreads) noexcept nogil:
     """y for x and w; 0, or -1 if a workspace could not be allocated."""
+    cdef const WinogradTransform *wt = winograd_choice(g, g.n * g.oh * g.ow)
+    if wt != NULL:
+        return winograd_forward(wt, x__ndhwc, w__dhwck, False, bias, relu, y__ndhwk, g, nthreads)
     if g.cg == 1 and g.groups > 1:
         return depthwise_forward(x__ndhwc, w__dhwck, bias, relu, y__ndhwk, g, nthreads)
     return gemm_forward(x__ndhwc, w__dhwck, bias, relu, y__ndhwk, g, nthreads)
