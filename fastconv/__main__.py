@@ -1,6 +1,4 @@
 """`python -m fastconv ...`: the same as the `fastconv` command."""
-import sys
+from fastconv.cli import run
 
-from fastconv.cli import main
-
-sys.exit(main())
+run()
