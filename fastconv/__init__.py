@@ -4,7 +4,8 @@ arrays, and a Keras-style API to train small CNNs with them.
 Kernel API (same signatures in fastconv.reference, the plain-NumPy baseline):
 conv2d, conv2d_backward, conv2d_transpose, conv2d_transpose_backward, conv3d,
 conv3d_backward, conv1d, conv1d_backward, pool2d, pool2d_backward, pool3d,
-pool3d_backward, set_num_threads, get_num_threads, show_config.
+pool3d_backward, set_num_threads, get_num_threads, set_conv_algorithm,
+get_conv_algorithm, show_config.
 
 Keras-style API (each module imported on first use): fastconv.Input, Model, Sequential;
 fastconv.layers, models (Sequential, Model, load_model), optimizers, losses, metrics,
@@ -22,7 +23,8 @@ except ImportError as exc:  # running from a source tree that was never built
         "(or build in place with `python setup.py build_ext --inplace`). "
         f"Original error: {exc}") from exc
 
-from fastconv.config import get_num_threads, set_num_threads, show_config
+from fastconv.config import (get_conv_algorithm, get_num_threads, set_conv_algorithm,
+                             set_num_threads, show_config)
 from fastconv.ops import (conv1d, conv1d_backward, conv2d, conv2d_backward, conv2d_transpose,
                           conv2d_transpose_backward, conv3d, conv3d_backward, pool2d,
                           pool2d_backward, pool3d, pool3d_backward)
@@ -52,5 +54,6 @@ def __dir__():
 
 __all__ = ["conv2d", "conv2d_backward", "conv2d_transpose", "conv2d_transpose_backward",
            "conv3d", "conv3d_backward", "pool3d", "pool3d_backward", "conv1d", "conv1d_backward", "pool2d",
-           "pool2d_backward", "set_num_threads", "get_num_threads", "show_config",
+           "pool2d_backward", "set_num_threads", "get_num_threads", "set_conv_algorithm",
+           "get_conv_algorithm", "show_config",
            "Input", "Model", "Sequential", "__version__"]

@@ -96,6 +96,32 @@ def get_num_threads():
     return n
 
 
+def set_conv_algorithm(name):
+    """The convolution algorithm from now on (the start value comes from the
+    FASTCONV_CONV_ALGORITHM environment variable, else "auto"):
+
+    - "auto": Winograd's minimal filtering, F(2x2, 3x3) or F(4x4, 3x3), for the 3x3
+      stride-1 forward and backward-input passes where the cost model expects it to be
+      faster (many channels), the direct algorithm everywhere else;
+    - "direct": the direct algorithm everywhere (exact to float rounding of the plain sum);
+    - "winograd": Winograd for every 3x3 stride-1 undilated ungrouped 2-D forward and
+      backward-input pass it can run, direct for the rest.
+
+    Winograd's float32 results differ from the direct ones by rounding (measured at most
+    ~1e-5 of the output's largest magnitude); each algorithm's results are bitwise the
+    same for any thread count.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"algorithm must be a str, one of {list(_conv.ALGORITHMS)}, got "
+                        f"{type(name).__name__}")
+    _conv.set_conv_algorithm(name)
+
+
+def get_conv_algorithm():
+    """The convolution algorithm setting: "auto", "direct" or "winograd"."""
+    return _conv.get_conv_algorithm()
+
+
 def _threads_note():
     if _forked_after_pool:
         return " (forked child of a multi-threaded process: GNU OpenMP is not fork-safe)"
@@ -103,8 +129,9 @@ def _threads_note():
 
 
 def show_config(file=None):
-    """Print the version, OpenMP status, thread count, the kernel variant in use, and the
-    BLAS and OpenMP libraries loaded in this process with their thread counts."""
+    """Print the version, OpenMP status, thread count, the kernel variant and the
+    convolution algorithm setting in use, and the BLAS and OpenMP libraries loaded in
+    this process with their thread counts."""
     from fastconv import __version__
     lines = [
         f"fastconv {__version__}",
@@ -113,6 +140,8 @@ def show_config(file=None):
         f"{_threads_note()}",
         f"  conv kernel:    {_conv.kernel_variant()} "
         f"(supported here: {', '.join(_conv.supported_variants())})",
+        f"  conv algorithm: {_conv.get_conv_algorithm()} (set_conv_algorithm: auto, direct, "
+        f"winograd)",
         "  thread pools (threadpoolctl):",
     ] + [f"    {line}" for line in _blas_threads.describe_pools()]
     print("\n".join(lines), file=file)

@@ -42,6 +42,31 @@ def _window_args(g):
     return (1,) + g.strides, ((0, 0),) + g.padding, (1,) + g.dilation
 
 
+CONV_PASSES = ("forward", "backward-input", "backward-weight")
+
+
+def conv_algorithm(pass_name, x_shape, w_shape, strides=1, padding="valid", dilation=1,
+                   groups=1):
+    """The algorithm fastconv runs, under the current set_conv_algorithm setting, for one
+    pass ("forward", "backward-input" or "backward-weight") of the 2-D or 3-D convolution
+    of an x of x_shape with a w of w_shape (arguments as conv2d / conv3d take them):
+    "direct", "winograd F(2x2,3x3)" or "winograd F(4x4,3x3)"."""
+    if pass_name not in CONV_PASSES:
+        raise ValueError(f"pass_name must be one of {list(CONV_PASSES)}, got {pass_name!r}")
+    x_shape, w_shape = tuple(x_shape), tuple(w_shape)
+    rank = len(x_shape) - 2
+    if rank not in CONV_GEOMETRIES:
+        raise ValueError(f"x_shape must have 4 (N, H, W, C) or 5 (N, D, H, W, C) entries, got "
+                         f"{x_shape}")
+    g = CONV_GEOMETRIES[rank](x_shape, w_shape, strides, padding, dilation, groups)
+    if rank == 2:
+        x_shape, w_shape, y_shape = ((x_shape[0], 1) + x_shape[1:], (1,) + w_shape,
+                                     (g.out_shape[0], 1) + tuple(g.out_shape[1:]))
+    else:
+        y_shape = tuple(g.out_shape)
+    return _conv.algorithm_of(pass_name, x_shape, w_shape, y_shape, *_window_args(g), g.groups)
+
+
 def _convolve(x, w, b, strides, padding, activation, dilation, groups, rank):
     relu = check_activation(activation) == "relu"
     x, w, b = conv_inputs(x, w, b, rank)

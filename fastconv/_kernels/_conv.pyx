@@ -64,21 +64,23 @@ def set_kernel_variant(name):
     active_variant = &fc_variants[names.index(name)]
 
 
-ALGORITHMS = ("auto", "direct")
+ALGORITHMS = ("auto", "direct", "winograd")
 
 
 def set_conv_algorithm(name):
-    """"auto": each convolution takes the algorithm the cost model picks (Winograd's
-    F(2x2, 3x3) or F(4x4, 3x3) for 3x3 stride-1 layers with enough channels, else direct);
-    "direct": always the direct algorithm."""
+    """The convolution algorithm from now on (as oneDNN's convolution_auto, _direct and
+    _winograd): "auto", Winograd's F(2x2, 3x3) or F(4x4, 3x3) for the 3x3 stride-1 passes
+    where the cost model expects it to be faster, else direct; "direct" everywhere;
+    "winograd" for every 3x3 stride-1 undilated ungrouped 2-D forward and backward-input
+    pass (backward-input padding at most 2), direct for the rest."""
     global conv_algorithm
     if name not in ALGORITHMS:
         raise ValueError(f"unknown convolution algorithm {name!r}; choose from {list(ALGORITHMS)}")
-    conv_algorithm = ALGORITHM_AUTO if name == "auto" else ALGORITHM_DIRECT
+    conv_algorithm = ALGORITHMS.index(name)
 
 
 def get_conv_algorithm():
-    """The algorithm setting: "auto" or "direct"."""
+    """The algorithm setting: "auto", "direct" or "winograd"."""
     return ALGORITHMS[conv_algorithm]
 
 
@@ -170,6 +172,6 @@ def conv_backward_weights(const floating[:, :, :, :, ::1] dy,
 # FASTCONV_KERNEL=generic|avx2|avx512 forces a variant (for tests and comparisons).
 if os.environ.get("FASTCONV_KERNEL"):
     set_kernel_variant(os.environ["FASTCONV_KERNEL"])
-# FASTCONV_CONV_ALGORITHM=auto|direct: the algorithm setting at import.
+# FASTCONV_CONV_ALGORITHM=auto|direct|winograd: the algorithm setting at import.
 if os.environ.get("FASTCONV_CONV_ALGORITHM"):
     set_conv_algorithm(os.environ["FASTCONV_CONV_ALGORITHM"])

@@ -267,6 +267,7 @@ cdef int winograd_forward(const WinogradTransform *wt, const floating *x__nhwc,
 cdef enum:
     ALGORITHM_AUTO = 0
     ALGORITHM_DIRECT = 1
+    ALGORITHM_WINOGRAD = 2
     # Fewer channels than this: the transforms cost more than the GEMMs save.
     WINOGRAD_MIN_CHANNELS = 16
     WINOGRAD_TRANSFORM_COST = 70
@@ -287,18 +288,21 @@ cdef inline double winograd_cost(const WinogradTransform *wt, const ConvShape *g
 
 
 cdef const WinogradTransform *winograd_choice(const ConvShape *g, long direct_pixels) noexcept nogil:
-    """The transform the cost model picks for this forward problem, or NULL (direct):
-    the cheaper of F(2x2) and F(4x4) if it beats the direct algorithm's 9 x C x K
-    multiply-adds for each of `direct_pixels` (the direct pass's output pixels, or the
-    dy pixels it spreads back)."""
-    if (conv_algorithm != ALGORITHM_AUTO or g.kh != 3 or g.kw != 3 or g.kd != 1 or g.d != 1
-            or g.sh != 1 or g.sw != 1 or g.dh != 1 or g.dw != 1 or g.groups != 1
-            or g.c < WINOGRAD_MIN_CHANNELS or g.k < WINOGRAD_MIN_CHANNELS):
+    """The transform for this forward problem, or NULL (direct). For a 3x3 stride-1
+    undilated ungrouped 2-D convolution, the cheaper of F(2x2) and F(4x4) by the cost
+    model; under "auto" only if it beats the direct algorithm's 9 x C x K multiply-adds
+    for each of `direct_pixels` (the direct pass's output pixels, or the dy pixels it
+    spreads back), under "winograd" always."""
+    if (conv_algorithm == ALGORITHM_DIRECT or g.kh != 3 or g.kw != 3 or g.kd != 1 or g.d != 1
+            or g.sh != 1 or g.sw != 1 or g.dh != 1 or g.dw != 1 or g.groups != 1):
         return NULL
     cdef double f2 = winograd_cost(&WINOGRAD_F2, g), f4 = winograd_cost(&WINOGRAD_F4, g)
     cdef const WinogradTransform *wt = &WINOGRAD_F4 if f4 <= f2 else &WINOGRAD_F2
     cdef long tiles = g.n * ((g.oh + wt.m - 1) // wt.m) * ((g.ow + wt.m - 1) // wt.m)
-    if (tiles < WINOGRAD_MIN_BLOCKS * winograd_block_tiles(wt, g)
+    if conv_algorithm == ALGORITHM_WINOGRAD:
+        return wt
+    if (g.c < WINOGRAD_MIN_CHANNELS or g.k < WINOGRAD_MIN_CHANNELS
+            or tiles < WINOGRAD_MIN_BLOCKS * winograd_block_tiles(wt, g)
             or min(f2, f4) > WINOGRAD_MAX_COST_RATIO * 9.0 * direct_pixels * g.c * g.k):
         return NULL
     return wt
@@ -318,7 +322,8 @@ cdef ConvShape backward_data_as_forward(const ConvShape *g) noexcept nogil:
 
 cdef const WinogradTransform *winograd_choice_backward_data(const ConvShape *g) noexcept nogil:
     """The transform for the backward-data pass, or NULL: as for the forward problem
-    of backward_data_as_forward, which needs padding of at most 2."""
+    of backward_data_as_forward, which needs padding of at most 2 (fastconv.ops allows
+    no more for a 3x3 window; the guard keeps a direct caller in bounds)."""
     if g.pt > 2 or g.pb > 2 or g.pl > 2 or g.pr > 2:
         return NULL
     cdef ConvShape v = backward_data_as_forward(g)
