@@ -223,3 +223,20 @@ def test_winograd_and_tiled_weights_are_bitwise_identical_for_1_2_and_3_threads(
     for n in (2, 3):
         for a, b in zip(results[1], results[n]):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_3x3_stride_1_transposed_convolution_under_winograd(algorithm, dtype):
+    """conv2d_transpose runs conv2d's backward-input as its forward and conv2d's forward
+    as its backward-input: both Winograd here, with the (KH, KW, C_out, C_in) kernel."""
+    rng = np.random.default_rng(10)
+    x, w = random_array(rng, (2, 7, 9, 12), dtype), random_array(rng, (3, 3, 10, 12), dtype)
+    algorithm("winograd")
+    y = fastconv.conv2d_transpose(x, w, None, 1, "same")
+    dy = random_array(rng, y.shape, dtype)
+    got = (y, *fastconv.conv2d_transpose_backward(dy, x, w, 1, "same"))
+    want = (reference.conv2d_transpose(*f64(x, w), None, 1, "same"),
+            *reference.conv2d_transpose_backward(*f64(dy, x, w), 1, "same"))
+    tolerance = 1e-12 if dtype == np.float64 else WINOGRAD_F32_TOLERANCE
+    for a, b in zip(got, want):
+        assert np.max(np.abs(a - b)) <= tolerance * np.max(np.abs(b))

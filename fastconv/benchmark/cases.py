@@ -20,7 +20,7 @@ import fastconv.reference
 from fastconv._blas_threads import single_threaded_blas
 from fastconv._kernels import _conv
 from fastconv.benchmark.shapes import ConvShape
-from fastconv.ops import _lift, _window_args
+from fastconv.ops import _lift, _window_args, conv_algorithm
 
 FASTCONV = "fastconv"
 REFERENCE = "reference"
@@ -46,6 +46,7 @@ class Case:
     unit: str
     inputs: dict
     candidates: dict = field(default_factory=dict)
+    algorithm: str = ""     # the convolution algorithm fastconv runs ("" for pooling)
 
 
 def cases(shape, dtype, seed=0):
@@ -87,16 +88,35 @@ def _conv_cases(shape, dtype, rng):
     flops = shape.flops()
     forward, backward, backward_input, backward_weight = (
         _transposed_calls if shape.transposed else _conv_calls)(shape, g, x, w, b, dy)
+    algorithm = _algorithms(shape, g)
     return [
         Case(shape, FORWARD, flops, GFLOPS, inputs, {
             FASTCONV: lambda: forward(fastconv),
-            REFERENCE: _one_blas_thread(lambda: forward(fastconv.reference))}),
-        Case(shape, BACKWARD_INPUT, flops, GFLOPS, inputs, {FASTCONV: backward_input}),
-        Case(shape, BACKWARD_WEIGHT, flops, GFLOPS, inputs, {FASTCONV: backward_weight}),
+            REFERENCE: _one_blas_thread(lambda: forward(fastconv.reference))},
+            algorithm[FORWARD]),
+        Case(shape, BACKWARD_INPUT, flops, GFLOPS, inputs, {FASTCONV: backward_input},
+             algorithm[BACKWARD_INPUT]),
+        Case(shape, BACKWARD_WEIGHT, flops, GFLOPS, inputs, {FASTCONV: backward_weight},
+             algorithm[BACKWARD_WEIGHT]),
         Case(shape, BACKWARD_ALL, 2 * flops, GFLOPS, inputs, {
             FASTCONV: lambda: backward(fastconv),
-            REFERENCE: _one_blas_thread(lambda: backward(fastconv.reference))}),
+            REFERENCE: _one_blas_thread(lambda: backward(fastconv.reference))},
+            " + ".join(dict.fromkeys((algorithm[BACKWARD_INPUT], algorithm[BACKWARD_WEIGHT])))),
     ]
+
+
+def _algorithms(shape, g):
+    """pass -> the algorithm fastconv runs for it. A transposed convolution's forward is
+    the backward-input pass of the conv2d it transposes, and the other way round."""
+    conv = g.forward if shape.transposed else g
+    x_shape = (conv.n, *conv.spatial, conv.c)
+    w_shape = (*conv.window, conv.c // conv.groups, conv.k)
+    names = {p: conv_algorithm(p, x_shape, w_shape, conv.strides, conv.padding, conv.dilation,
+                               conv.groups)
+             for p in (FORWARD, BACKWARD_INPUT, BACKWARD_WEIGHT)}
+    if shape.transposed:
+        names[FORWARD], names[BACKWARD_INPUT] = names[BACKWARD_INPUT], names[FORWARD]
+    return names
 
 
 def _conv_calls(shape, g, x, w, b, dy):

@@ -27,7 +27,7 @@ def header(meta):
 
 def table_head(with_torch, scaling=False):
     """The kernel table's first two lines."""
-    cols = ["shape", "pass", "fastconv ms", "fastconv rate", "% of peak",
+    cols = ["shape", "pass", "algorithm", "fastconv ms", "fastconv rate", "% of peak",
             "reference ms", "speed-up vs reference"]
     if with_torch:
         cols += ["torch ms (format)", "speed-up vs torch"]
@@ -40,7 +40,7 @@ def table_row(case, times, meta, with_torch, scaling=False):
     """One Markdown row for a measured Case; `times` is label -> seconds."""
     fast = median_ms(times[FASTCONV])
     rate = case.work / fast / 1e6  # work per ms -> per second, in giga-units
-    cells = [f"`{case.shape.name}` {case.shape.label}", case.pass_name,
+    cells = [f"`{case.shape.name}` {case.shape.label}", case.pass_name, case.algorithm or MISSING,
              _ms_cell(times[FASTCONV], meta["rounds"]),
              f"{_num(rate)} {case.unit}",
              f"{100 * rate / meta['peak_gflops']:.0f}%" if case.unit == GFLOPS else ""]
@@ -72,6 +72,9 @@ def notes(meta, with_torch):
         "- **rate**: convolutions 2·N·OH·OW·KH·KW·C·K FLOPs per pass; % of peak against "
         f"{meta['peak_gflops']:.0f} GFLOP/s ({meta['dtype']}). Pooling: GB/s of the bytes "
         "fastconv moves (forward x + y; backward dy + x + dx).",
+        "- **algorithm**: the convolution algorithm fastconv ran for the pass under "
+        "`set_conv_algorithm(\"auto\")` (the default): direct, or Winograd's F(2x2,3x3) / "
+        "F(4x4,3x3); a Winograd pass's rate counts the direct algorithm's FLOPs.",
         "- **speed-up**: the other's ms / fastconv's ms (above 1: fastconv is faster).",
         "- The NumPy reference runs with NumPy's BLAS on one thread, as fastconv's model "
         "training does: a multi-threaded OpenBLAS pool keeps spinning after each call and "
@@ -133,6 +136,7 @@ def model_record(spec, images, times):
 def record(case, times):
     """A Case's raw times (seconds, every round) and medians, for the JSON file."""
     return {"shape": case.shape.name, "label": case.shape.label, "pass": case.pass_name,
+            "algorithm": case.algorithm,
             "work": case.work, "unit": case.unit, "times_s": times,
             "median_ms": {label: median_ms(t) for label, t in times.items()}}
 
