@@ -45,9 +45,9 @@ def augmenter():
 def learning_rate_schedule(steps_per_epoch, epochs):
     """Cosine decay from 1e-3 to 1e-5 over the run, after a one-epoch linear warm-up."""
     warmup = steps_per_epoch
+    decay_steps = max(steps_per_epoch * epochs - warmup, 1)  # a 1-epoch run only warms up
     return optimizers.schedules.CosineDecay(
-        1e-4, steps_per_epoch * epochs - warmup, alpha=0.01, warmup_target=1e-3,
-        warmup_steps=warmup)
+        1e-4, decay_steps, alpha=0.01, warmup_target=1e-3, warmup_steps=warmup)
 
 
 def main(argv=None):
