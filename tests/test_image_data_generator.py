@@ -356,6 +356,18 @@ def test_fit_on_flow_trains_with_len_as_steps():
     assert history.history["val_accuracy"][-1] > 0.9
 
 
+def test_evaluate_and_predict_on_flow_equal_arrays():
+    x = images(n=10, h=6, w=6, c=1)
+    y = np.arange(10) % 2
+    np.random.seed(0)
+    model = models.Sequential([layers.Flatten(input_shape=(6, 6, 1)),
+                               layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy", ["accuracy"])
+    flow = ImageDataGenerator(rescale=0.5).flow(x, y, batch_size=4, shuffle=False)
+    assert np.allclose(model.predict(flow), model.predict(x * 0.5), atol=1e-6)
+    assert np.allclose(model.evaluate(flow, verbose=0), model.evaluate(x * 0.5, y, verbose=0))
+
+
 # -- errors ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"rotation_range": -1}, ValueError, "rotation_range"),

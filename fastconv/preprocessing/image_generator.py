@@ -54,6 +54,12 @@ def _shifts(rng, shift_range, n, size):
     return shifts.astype(np.float64)
 
 
+def _legacy_generator(seed):
+    """RandomState(seed), or without a seed NumPy's global generator (np.random's
+    functions), which Keras uses, so that np.random.seed(...) repeats the draws."""
+    return np.random if seed is None else np.random.RandomState(args.check_seed(seed))
+
+
 class ImageDataGenerator:
     """Generate batches of image data with real-time augmentation (Keras's arguments).
 
@@ -174,9 +180,7 @@ class ImageDataGenerator:
     def get_random_transform(self, img_shape, seed=None):
         """Random parameters for one image of shape img_shape (H, W, C), as a dict of
         numbers (Keras's keys); seed makes them repeatable."""
-        rng = np.random.RandomState(args.check_seed(seed)) if seed is not None \
-            else np.random.mtrand._rand  # NumPy's global generator, as Keras uses
-        params = self.random_parameters(rng, 1, img_shape)
+        params = self.random_parameters(_legacy_generator(seed), 1, img_shape)
         return {key: None if value is None else value[0].item()
                 for key, value in params.items()}
 
@@ -278,8 +282,7 @@ class ImageDataGenerator:
         if self.rescale:
             x *= self.dtype.type(self.rescale)
         if augment:
-            rng = np.random.RandomState(args.check_seed(seed)) if seed is not None \
-                else np.random.mtrand._rand
+            rng = _legacy_generator(seed)
             x = np.concatenate([self.transform_batch(x, self.random_parameters(
                 rng, len(x), x.shape[1:])) for _ in range(rounds)])
         if self.featurewise_center:
