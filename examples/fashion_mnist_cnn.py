@@ -1,5 +1,7 @@
-"""Fashion-MNIST with a two-convolution CNN, trained on augmented images: >= 92.5% test
-accuracy.
+"""Fashion-MNIST with a two-convolution CNN, trained on augmented images. The issue's
+target is >= 92.5% test accuracy; the one full run (20 epochs, seed 0) reached 91.18%,
+in 20 minutes on 2 shared cores: short of the target, and of the 92.4% this network
+reached without augmentation in 12 epochs.
 
 Conv 32 3x3 same -> MaxPool -> Conv 64 3x3 same -> MaxPool -> Dropout -> Dense 128 ->
 Dropout -> Dense 10. The training images are shifted by up to 2 pixels and mirrored left
