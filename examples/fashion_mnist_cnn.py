@@ -1,19 +1,27 @@
-"""Fashion-MNIST with a two-convolution CNN: >= 91% test accuracy.
+"""Fashion-MNIST with a two-convolution CNN, trained on augmented images. The issue's
+target is >= 92.5% test accuracy; the one full run (20 epochs, seed 0) reached 91.18%,
+in 20 minutes on 2 shared cores: short of the target, and of the 92.4% this network
+reached without augmentation in 12 epochs.
 
 Conv 32 3x3 same -> MaxPool -> Conv 64 3x3 same -> MaxPool -> Dropout -> Dense 128 ->
-Dropout -> Dense 10, Adam with the learning rate halved for the last third of training.
+Dropout -> Dense 10. The training images are shifted by up to 2 pixels and mirrored left
+to right at random (Keras's ImageDataGenerator; the batches are made on a background
+thread while the model trains), and Adam's learning rate follows a cosine decay from
+1e-3 with a one-epoch warm-up.
 
-    python examples/fashion_mnist_cnn.py [--epochs 12]
+    python examples/fashion_mnist_cnn.py [--epochs 20] [--batch-size 128] [--limit N]
 """
 import argparse
 import time
 
 import numpy as np
 
-from fastconv import callbacks, datasets, layers, models, optimizers
+from fastconv import datasets, layers, models, optimizers
+from fastconv.preprocessing.image import ImageDataGenerator
 
 CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                "Sneaker", "Bag", "Ankle boot"]
+SHIFT = 2 / 28  # a fraction of the image: up to 2 pixels each way
 
 
 def build_model():
@@ -30,28 +38,48 @@ def build_model():
     ])
 
 
-def main():
+def augmenter():
+    """Small shifts (the background is black: filled with 0) and left-right mirroring."""
+    return ImageDataGenerator(width_shift_range=SHIFT, height_shift_range=SHIFT,
+                              horizontal_flip=True, fill_mode="constant", cval=0.0)
+
+
+def learning_rate_schedule(steps_per_epoch, epochs):
+    """Cosine decay from 1e-3 to 1e-5 over the run, after a one-epoch linear warm-up."""
+    warmup = steps_per_epoch
+    decay_steps = max(steps_per_epoch * epochs - warmup, 1)  # a 1-epoch run only warms up
+    return optimizers.schedules.CosineDecay(
+        1e-4, decay_steps, alpha=0.01, warmup_target=1e-3, warmup_steps=warmup)
+
+
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--limit", type=int, default=None,
+                        help="train on the first N images and test on the first N")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    parser.add_argument("--verbose", type=int, default=2)
+    args = parser.parse_args(argv)
 
     np.random.seed(args.seed)
     (x_train, y_train), (x_test, y_test) = datasets.fashion_mnist.load_data()
+    if args.limit:
+        x_train, y_train = x_train[:args.limit], y_train[:args.limit]
+        x_test, y_test = x_test[:args.limit], y_test[:args.limit]
     x_train = (x_train.astype("float32") / 255)[..., None]
     x_test = (x_test.astype("float32") / 255)[..., None]
 
+    batches = augmenter().flow(x_train, y_train, batch_size=args.batch_size, seed=args.seed)
     model = build_model()
-    model.summary()
-    model.compile(optimizer=optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+    if args.verbose:
+        model.summary()
+    schedule = learning_rate_schedule(len(batches), args.epochs)
+    model.compile(optimizer=optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
-    decay_from = 2 * args.epochs // 3
-    schedule = callbacks.LearningRateScheduler(
-        lambda epoch, lr: 1e-3 if epoch < decay_from else 5e-4)
     start = time.perf_counter()
-    history = model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,
-                        validation_data=(x_test, y_test), callbacks=[schedule])
+    history = model.fit(batches, epochs=args.epochs, validation_data=(x_test, y_test),
+                        verbose=args.verbose)
     elapsed = time.perf_counter() - start
     _, accuracy = model.evaluate(x_test, y_test, verbose=0)
     predicted = model.predict(x_test, batch_size=512).argmax(axis=1)
@@ -60,6 +88,7 @@ def main():
     print(f"test accuracy {accuracy:.4f}; per class:")
     for label, name in enumerate(CLASS_NAMES):
         print(f"  {name:<12} {(predicted[y_test == label] == label).mean():.3f}")
+    return accuracy
 
 
 if __name__ == "__main__":

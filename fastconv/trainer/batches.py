@@ -10,12 +10,17 @@ follows Keras:
 - an iterator: steps_per_epoch batches per epoch, drawn from one iterator that carries
   on across epochs; without steps_per_epoch, an epoch lasts until it is exhausted. An
   iterator that runs out of data ends training (with a warning if epochs remain).
+
+`prefetch` on each source: how many batches a background thread may make ahead of
+training (fastconv.trainer.prefetch), 0 to make them in the training thread. Arrays
+are never prefetched: slicing a batch takes microseconds.
 """
 import math
 import numbers
 
 import numpy as np
 
+from fastconv.trainer.prefetch import MAX_DEPTH, prefetch_depth
 from fastconv.utils.sequence import PyDataset
 
 __all__ = ["is_batch_source", "ArrayBatches", "DatasetBatches", "IteratorBatches",
@@ -57,6 +62,7 @@ class ArrayBatches:
         self.shuffle_rng = shuffle_rng
         self.steps = min(steps or math.inf, math.ceil(self.n / batch_size))
         self.samples = min(self.n, self.steps * batch_size)
+        self.prefetch = 0
 
     def epoch(self):
         order = (self.shuffle_rng.permutation(self.n) if self.shuffle_rng is not None
@@ -76,8 +82,9 @@ class ArrayBatches:
 class DatasetBatches:
     """The batches of a PyDataset, len(dataset) of them per epoch unless steps says."""
 
-    def __init__(self, dataset, steps=None, shuffle_rng=None):
+    def __init__(self, dataset, steps=None, shuffle_rng=None, prefetch=MAX_DEPTH):
         self.dataset = dataset
+        self.prefetch = prefetch
         self.length = len(dataset)
         if self.length < 1:
             raise ValueError(f"{type(dataset).__name__} has no batches (len() is "
@@ -101,8 +108,9 @@ class DatasetBatches:
 class IteratorBatches:
     """The batches of one iterator, shared by every epoch."""
 
-    def __init__(self, iterator, steps=None):
+    def __init__(self, iterator, steps=None, prefetch=MAX_DEPTH):
         self.iterator = iter(iterator)
+        self.prefetch = prefetch
         self.steps = steps
         self.samples = None
         self.exhausted = False
@@ -122,12 +130,18 @@ class IteratorBatches:
         pass
 
 
-def make_source(x, steps=None, shuffle_rng=None):
+def make_source(x, steps=None, shuffle_rng=None, workers=None, max_queue_size=None):
     """The batch source for a PyDataset or an iterator (shuffle_rng: shuffle a PyDataset's
-    batch order with it; iterators are never shuffled)."""
+    batch order with it; iterators are never shuffled). workers / max_queue_size (fit's,
+    Keras 2's) set the prefetch; where None, a PyDataset's own settings, else 1 and 10
+    (Keras's defaults): prefetch on."""
+    own = ((getattr(x, "workers", 1), getattr(x, "max_queue_size", 10))  # super().__init__
+           if isinstance(x, PyDataset) else (1, 10))                     # may be skipped
+    depth = prefetch_depth(own[0] if workers is None else workers,
+                           own[1] if max_queue_size is None else max_queue_size)
     if isinstance(x, PyDataset):
-        return DatasetBatches(x, steps, shuffle_rng)
-    return IteratorBatches(x, steps)
+        return DatasetBatches(x, steps, shuffle_rng, depth)
+    return IteratorBatches(x, steps, depth)
 
 
 def check_sample_weight(sample_weight, n, what="sample_weight"):

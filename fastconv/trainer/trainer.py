@@ -16,6 +16,7 @@ fastconv.layers.penalties: `losses`, `add_regularization_gradients()` and
 The loss that training minimises and reports is Keras's: the compiled losses plus the
 model's regularization penalties (`model.losses`), in fit and evaluate alike.
 """
+import contextlib
 import math
 import warnings
 
@@ -27,7 +28,7 @@ from fastconv._blas_threads import single_threaded_blas
 from fastconv._progress import ProgbarLogger, ProgressBar
 from fastconv.distribute import context as distribute_context
 from fastconv.models import data
-from fastconv.trainer import batches
+from fastconv.trainer import batches, prefetch
 from fastconv.trainer.compile_utils import CompiledOutputs, EpochMeans
 from fastconv.trainer.interrupts import interrupts_at_batch_boundaries
 
@@ -231,9 +232,10 @@ class Trainer:
 
     # -- where batches come from ---------------------------------------------------
     def _source(self, x, y, sample_weight, batch_size, steps, shuffle, class_weight=None,
-                what="x"):
+                what="x", workers=None, max_queue_size=None):
         """The batches of (x, y, sample_weight): arrays checked once, or a generator /
-        PyDataset whose batches are checked one by one."""
+        PyDataset whose batches are checked one by one (made on a background thread
+        unless workers=0; see _made_batches)."""
         steps = batches.check_steps("steps" if what == "x" else what, steps)
         rng = self.shuffle_rng if shuffle else None
         if batches.is_batch_source(x):
@@ -242,41 +244,60 @@ class Trainer:
                     raise ValueError(f"{name} must not be given when x is a generator or a "
                                      f"PyDataset (Keras's rule): yield (x, y, sample_weight) "
                                      f"batches instead")
-            return batches.make_source(x, steps, rng)
+            return batches.make_source(x, steps, rng, workers, max_queue_size)
         xs, ys = self._inputs_and_targets(x, y)
         weights = batches.check_sample_weight(sample_weight, len(xs[0]))
         if class_weight is not None:
             weights = self._class_weights(class_weight, ys, weights)
         return batches.ArrayBatches((xs, ys, weights), batch_size, steps, rng)
 
-    def _batches(self, source, class_weight=None):
-        """The checked (xs, ys, sample_weight) batches of one epoch of a source; under a
-        distribution strategy, this replica's contiguous share of each (global) batch."""
+    @staticmethod
+    def _made_batches(source, on_wait=None):
+        """A context manager giving the raw batches of one epoch of a source: made on a
+        background thread when source.prefetch > 0 (generators and PyDatasets), in this
+        thread otherwise; leaving it stops that thread and closes the epoch."""
+        made = source.epoch()
+        if source.prefetch:
+            return prefetch.Prefetcher(made, source.prefetch, on_wait)
+        return contextlib.closing(made)
+
+    @contextlib.contextmanager
+    def _batches(self, source, class_weight=None, on_wait=None):
+        """A context manager giving the checked (xs, ys, sample_weight) batches of one
+        epoch of a source; under a distribution strategy, this replica's contiguous
+        share of each (global) batch."""
+        with self._made_batches(source, on_wait) as made:
+            yield self._checked_batches(source, made, class_weight)
+
+    def _checked_batches(self, source, made, class_weight):
         if isinstance(source, batches.ArrayBatches):
-            checked = source.epoch()
+            checked = made
         else:
             checked = (self._checked_batch(x, y, sample_weight, class_weight)
-                       for x, y, sample_weight in source.epoch())
+                       for x, y, sample_weight in made)
         for xs, ys, weights in checked:
             if self.distribute_strategy is not None:
                 xs, ys = self._replica_part(xs), self._replica_part(ys)
                 weights, = self._replica_part([weights])
             yield xs, ys, weights
 
-    def _validation_source(self, validation_data, batch_size, validation_steps):
+    def _validation_source(self, validation_data, batch_size, validation_steps,
+                           workers=None, max_queue_size=None):
         if batches.is_batch_source(validation_data):
-            return self._source(validation_data, None, None, batch_size, validation_steps,
-                                False, what="validation_steps")
-        x_val, y_val, w_val = data.unpack_validation_data(validation_data)
+            x_val, y_val, w_val = validation_data, None, None
+        else:
+            x_val, y_val, w_val = data.unpack_validation_data(validation_data)
         return self._source(x_val, y_val, w_val, batch_size, validation_steps, False,
-                            what="validation_steps")
+                            what="validation_steps", workers=workers,
+                            max_queue_size=max_queue_size)
 
     # -- fit -----------------------------------------------------------------------
     @single_threaded_blas()
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            validation_batch_size=None, validation_freq=1):
+            validation_batch_size=None, validation_freq=1, max_queue_size=None, workers=None,
+            use_multiprocessing=False):
         """Train for `epochs` epochs (counting from initial_epoch); returns a History whose
         `history` dict holds the per-epoch loss, metrics and val_ values.
 
@@ -284,6 +305,12 @@ class Trainer:
         yielding (x, y) or (x, y, sample_weight) batches; validation_data likewise, or a
         tuple (x_val, y_val[, sample_weight_val]). See fastconv.trainer.batches for what
         steps_per_epoch and validation_steps mean for each.
+
+        The batches of a generator or PyDataset are made on a background thread, up to
+        two ahead of training (in order: the results are those of making them here).
+        Keras 2's `workers=0` (or a PyDataset's) makes them in this thread instead;
+        `max_queue_size` caps how far ahead (at 2); `use_multiprocessing` is accepted,
+        but a thread is used.
 
         Ctrl-C (KeyboardInterrupt) takes effect when the running batch is done, so the
         weights and optimizer state are those after a whole number of steps; then, as
@@ -311,9 +338,10 @@ class Trainer:
             x, y, validation_data = xs, ys, (xs_val, ys_val, w_val)
         self._require_compiled()
         source = self._source(x, y, sample_weight, batch_size, steps_per_epoch, shuffle,
-                              class_weight, what="steps_per_epoch")
+                              class_weight, "steps_per_epoch", workers, max_queue_size)
         val_source = (None if validation_data is None else self._validation_source(
-            validation_data, validation_batch_size, validation_steps))
+            validation_data, validation_batch_size, validation_steps, workers,
+            max_queue_size))
         if self.distribute_strategy is not None:
             self.distribute_strategy.check_global_batch(batch_size,
                                                         source.samples or batch_size)
@@ -340,19 +368,21 @@ class Trainer:
             for epoch in range(initial_epoch, epochs):
                 callback_list.on_epoch_begin(epoch)
                 means = EpochMeans(self._compiled, metric_objects)
-                for step, (xs, ys, weights) in enumerate(self._batches(source, class_weight)):
-                    callback_list.on_train_batch_begin(step)
-                    loss = self._train_step(xs, ys, means, weights)
-                    if not math.isfinite(loss) and not warned_nan:
-                        warnings.warn(f"the loss is {loss} at epoch {epoch + 1}, batch "
-                                      f"{step + 1}: training diverged (try a lower learning "
-                                      f"rate, and check the inputs for NaN or inf)",
-                                      RuntimeWarning, stacklevel=2)
-                        warned_nan = True
-                    callback_list.on_train_batch_end(step, self._results(means))
-                    raise_pending_interrupt()
-                    if self.stop_training:  # Keras stops after the batch that asked
-                        break
+                with self._batches(source, class_weight,
+                                   raise_pending_interrupt) as epoch_batches:
+                    for step, (xs, ys, weights) in enumerate(epoch_batches):
+                        callback_list.on_train_batch_begin(step)
+                        loss = self._train_step(xs, ys, means, weights)
+                        if not math.isfinite(loss) and not warned_nan:
+                            warnings.warn(f"the loss is {loss} at epoch {epoch + 1}, batch "
+                                          f"{step + 1}: training diverged (try a lower "
+                                          f"learning rate, and check the inputs for NaN "
+                                          f"or inf)", RuntimeWarning, stacklevel=2)
+                            warned_nan = True
+                        callback_list.on_train_batch_end(step, self._results(means))
+                        raise_pending_interrupt()
+                        if self.stop_training:  # Keras stops after the batch that asked
+                            break
                 if means.count == 0:  # an iterator that had run out: nothing trained
                     _warn_out_of_data(epoch, epochs)
                     break
@@ -381,13 +411,14 @@ class Trainer:
         bar = ProgressBar(source.steps or 0, verbose)
         callback_list.on_test_begin()
         seen = 0
-        for step, (xs, ys, weights) in enumerate(self._batches(source)):
-            callback_list.on_test_batch_begin(step)
-            self._test_step(xs, ys, means, weights)
-            seen += len(xs[0])
-            results = self._results(means)
-            callback_list.on_test_batch_end(step, results)
-            bar.update(step + 1, seen, results)
+        with self._batches(source) as epoch_batches:
+            for step, (xs, ys, weights) in enumerate(epoch_batches):
+                callback_list.on_test_batch_begin(step)
+                self._test_step(xs, ys, means, weights)
+                seen += len(xs[0])
+                results = self._results(means)
+                callback_list.on_test_batch_end(step, results)
+                bar.update(step + 1, seen, results)
         results = self._results(means)
         if means.count == 0:
             raise ValueError("evaluation got no batches: the generator yielded nothing")
@@ -395,6 +426,18 @@ class Trainer:
         bar.finish(seen, results)
         callback_list.on_test_end(results)
         return results
+
+    def _predict_batches(self, inputs, callback_list, bar):
+        """The outputs of each batch of inputs, and the number of samples."""
+        pieces, seen = [], 0
+        for step, batch_inputs in enumerate(inputs):
+            callback_list.on_predict_batch_begin(step)
+            y_preds = self.run_forward(batch_inputs, training=False)
+            pieces.append(y_preds)
+            seen += len(y_preds[0])
+            callback_list.on_predict_batch_end(step, {"outputs": self._as_outputs(y_preds)})
+            bar.update(step + 1, seen, {})
+        return pieces, seen
 
     @staticmethod
     def _as_evaluate_result(results, return_dict):
@@ -412,29 +455,33 @@ class Trainer:
 
     @single_threaded_blas()
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 steps=None, callbacks=None, return_dict=False):
+                 steps=None, callbacks=None, return_dict=False, max_queue_size=None,
+                 workers=None, use_multiprocessing=False):
         """The loss and metrics on (x, y): [loss, metric, ...], or the loss alone when
         compiled without metrics, or a dict with return_dict=True. x may also be a
-        generator or PyDataset of (x, y[, sample_weight]) batches (steps: how many)."""
+        generator or PyDataset of (x, y[, sample_weight]) batches (steps: how many;
+        workers, max_queue_size: as in fit)."""
         batch_size = data.check_batch_size(batch_size)
         verbose = self._replica_verbose(_resolve_verbose(verbose))
         self._require_compiled()
-        source = self._source(x, y, sample_weight, batch_size, steps, False)
+        source = self._source(x, y, sample_weight, batch_size, steps, False,
+                              workers=workers, max_queue_size=max_queue_size)
         results = self._evaluate_source(
             source, self._callback_list(callbacks, verbose, source.steps), verbose)
         return self._as_evaluate_result(results, return_dict)
 
     @single_threaded_blas()
-    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None,
+                max_queue_size=None, workers=None, use_multiprocessing=False):
         """The model's outputs for x (a list of arrays for a model of several outputs),
         computed batch by batch (inference mode). x may also be a generator or PyDataset
-        of batches (x alone, or (x, ...) tuples whose first entry is used)."""
+        of batches (x alone, or (x, ...) tuples whose first entry is used; workers,
+        max_queue_size: as in fit)."""
         batch_size = data.check_batch_size(batch_size)
         verbose = self._replica_verbose(_resolve_verbose(verbose))
         steps = batches.check_steps("steps", steps)
         if batches.is_batch_source(x):
-            source = batches.make_source(x, steps)
-            inputs = (self._inputs(b[0]) for b in source.epoch())
+            source = batches.make_source(x, steps, None, workers, max_queue_size)
         else:
             # Under a strategy each replica predicts its contiguous share; gathered below.
             xs = self._replica_part(self._inputs(x))
@@ -449,14 +496,12 @@ class Trainer:
         if source is None:
             bar.steps = count
         callback_list.on_predict_begin()
-        pieces, seen = [], 0
-        for step, batch_inputs in enumerate(inputs):
-            callback_list.on_predict_batch_begin(step)
-            y_preds = self.run_forward(batch_inputs, training=False)
-            pieces.append(y_preds)
-            seen += len(y_preds[0])
-            callback_list.on_predict_batch_end(step, {"outputs": self._as_outputs(y_preds)})
-            bar.update(step + 1, seen, {})
+        if source is None:
+            pieces, seen = self._predict_batches(inputs, callback_list, bar)
+        else:
+            with self._made_batches(source) as made:
+                pieces, seen = self._predict_batches((self._inputs(b[0]) for b in made),
+                                                     callback_list, bar)
         if not pieces:
             raise ValueError("predict got no batches: the generator yielded nothing")
         bar.steps = len(pieces)

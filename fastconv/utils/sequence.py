@@ -10,8 +10,9 @@ __all__ = ["PyDataset", "Sequence"]
 
 class PyDataset:
     """Base class for indexed batch producers. The constructor accepts Keras's
-    `workers`, `use_multiprocessing` and `max_queue_size` (batches are made in the
-    training thread here, so they are only recorded)."""
+    `workers`, `use_multiprocessing` and `max_queue_size`: fit makes the batches on one
+    background thread, in order, up to min(max_queue_size, 2) ahead, unless workers=0
+    (then in the training thread); use_multiprocessing is recorded only."""
 
     def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
         self.workers = workers
