@@ -1,15 +1,15 @@
-"""Fashion-MNIST with a two-convolution CNN, trained on augmented images. The issue's
-target is >= 92.5% test accuracy; the one full run (20 epochs, seed 0) reached 91.18%,
-in 20 minutes on 2 shared cores: short of the target, and of the 92.4% this network
-reached without augmentation in 12 epochs.
+"""Fashion-MNIST with a small VGG-style CNN, trained on augmented images, to >= 92.5%
+test accuracy (the issue's target; the plain two-convolution CNN reached 92.4% without
+augmentation, and 91.18% with it and heavy dropout, under-fitting).
 
-Conv 32 3x3 same -> MaxPool -> Conv 64 3x3 same -> MaxPool -> Dropout -> Dense 128 ->
-Dropout -> Dense 10. The training images are shifted by up to 2 pixels and mirrored left
-to right at random (Keras's ImageDataGenerator; the batches are made on a background
-thread while the model trains), and Adam's learning rate follows a cosine decay from
-1e-3 with a one-epoch warm-up.
+Two blocks of Conv 3x3 same -> BatchNorm -> Conv 3x3 same -> BatchNorm -> MaxPool ->
+Dropout 0.25 (32, then 64 filters; ReLU), then Dense 256 -> BatchNorm -> Dropout 0.4 ->
+Dense 10. The training images are shifted by up to 2 whole pixels and mirrored left to
+right at random (Keras's ImageDataGenerator; the batches are made on a background thread
+while the model trains), and Adam's learning rate follows a cosine decay from 1e-3 with a
+one-epoch warm-up.
 
-    python examples/fashion_mnist_cnn.py [--epochs 20] [--batch-size 128] [--limit N]
+    python examples/fashion_mnist_cnn.py [--epochs 12] [--batch-size 128] [--limit N]
 """
 import argparse
 import time
@@ -21,25 +21,39 @@ from fastconv.preprocessing.image import ImageDataGenerator
 
 CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                "Sneaker", "Bag", "Ankle boot"]
-SHIFT = 2 / 28  # a fraction of the image: up to 2 pixels each way
+SHIFT = 2  # whole pixels each way (an int, as Keras reads it: no sub-pixel blur)
+
+
+# PyTorch's BatchNorm momentum (Keras's 0.99 keeps the moving statistics of the first
+# few hundred steps far from the data's, which a short run evaluates with).
+BN_MOMENTUM = 0.9
+
+
+def conv_block(filters):
+    return [layers.Conv2D(filters, 3, padding="same", activation="relu"),
+            layers.BatchNormalization(momentum=BN_MOMENTUM),
+            layers.Conv2D(filters, 3, padding="same", activation="relu"),
+            layers.BatchNormalization(momentum=BN_MOMENTUM),
+            layers.MaxPooling2D(),
+            layers.Dropout(0.25)]
 
 
 def build_model():
     return models.Sequential([
-        layers.Conv2D(32, 3, padding="same", activation="relu", input_shape=(28, 28, 1)),
-        layers.MaxPooling2D(),
-        layers.Conv2D(64, 3, padding="same", activation="relu"),
-        layers.MaxPooling2D(),
-        layers.Dropout(0.25),
+        layers.Input((28, 28, 1)),
+        *conv_block(32),
+        *conv_block(64),
         layers.Flatten(),
-        layers.Dense(128, activation="relu"),
+        layers.Dense(256, activation="relu"),
+        layers.BatchNormalization(momentum=BN_MOMENTUM),
         layers.Dropout(0.4),
         layers.Dense(10, activation="softmax"),
     ])
 
 
 def augmenter():
-    """Small shifts (the background is black: filled with 0) and left-right mirroring."""
+    """Whole-pixel shifts (the background is black: filled with 0) and left-right
+    mirroring."""
     return ImageDataGenerator(width_shift_range=SHIFT, height_shift_range=SHIFT,
                               horizontal_flip=True, fill_mode="constant", cval=0.0)
 
@@ -54,7 +68,7 @@ def learning_rate_schedule(steps_per_epoch, epochs):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--limit", type=int, default=None,
                         help="train on the first N images and test on the first N")

@@ -99,9 +99,9 @@ def test_conv3d_example_reaches_its_target():
 
 def test_fashion_mnist_example_learns_a_subset():
     """examples/fashion_mnist_cnn.py (ImageDataGenerator, prefetch, schedule) on 2000
-    images for 2 epochs, the first a warm-up (seed 0 gave 0.58): chance is 0.1."""
+    images for 3 epochs, the first a warm-up (seed 0 gave 0.69): chance is 0.1."""
     np.random.seed(0)
-    accuracy = _example("fashion_mnist_cnn").main(["--limit", "2000", "--epochs", "2",
+    accuracy = _example("fashion_mnist_cnn").main(["--limit", "2000", "--epochs", "3",
                                                    "--verbose", "0"])
     assert accuracy > 0.45
 
