@@ -29,8 +29,9 @@ def _format_seconds(seconds):
 class ProgressBar:
     """Progress over `steps` batches: live on a terminal, a single summary line otherwise."""
 
-    def __init__(self, steps, verbose=1, stream=None, prefix=""):
+    def __init__(self, steps, verbose=1, stream=None, prefix="", unit="img"):
         self.steps = steps
+        self.unit = unit    # what `samples` counts: images, or batches of unknown size
         self.stream = stream or sys.stdout
         self.live = verbose == 1 and getattr(self.stream, "isatty", lambda: False)()
         self.enabled = bool(verbose)
@@ -40,7 +41,7 @@ class ProgressBar:
         self.drawn_width = 0
 
     def update(self, step, samples, values):
-        """`step` batches ({samples} images) are done; `values` are the running means."""
+        """`step` batches (`samples` units) are done; `values` are the running means."""
         if not self.live:
             return
         now = time.perf_counter()
@@ -50,17 +51,17 @@ class ProgressBar:
         elapsed = now - self.start
         eta = elapsed / step * (self.steps - step) if step else 0.0
         rate = samples / elapsed if elapsed > 0 else 0.0
-        self._draw(f"{self._bar(step)} - ETA: {_format_seconds(eta)} - {rate:.0f} img/s"
+        self._draw(f"{self._bar(step)} - ETA: {_format_seconds(eta)} - {rate:.0f} {self.unit}/s"
                    f"{_format_values(values)}")
 
     def finish(self, samples, values):
-        """Print the final line for `samples` images with the final `values`."""
+        """Print the final line for `samples` units with the final `values`."""
         if not self.enabled:
             return
         elapsed = time.perf_counter() - self.start
         per_step = elapsed / max(self.steps, 1) * 1000
         rate = samples / elapsed if elapsed > 0 else 0.0
-        timing = (f"{_format_seconds(elapsed)} {per_step:.0f}ms/step - {rate:.0f} img/s"
+        timing = (f"{_format_seconds(elapsed)} {per_step:.0f}ms/step - {rate:.0f} {self.unit}/s"
                   f"{_format_values(values)}")
         if self.live:
             self._draw(f"{self._bar(self.steps)} - {timing}")
@@ -95,14 +96,16 @@ class ProgbarLogger(Callback):
         stream = self.stream or sys.stdout
         header = f"Epoch {epoch + 1}/{self.params['epochs']}"
         self.batches = 0
+        # A generator's batch sizes are not known in advance: its rate is in batches.
+        unit = "batch" if self.params.get("samples") is None else "img"
         self.bar = ProgressBar(self.params["steps"] or 0, self.verbose, stream,
-                               prefix=f"{header} - ")
+                               prefix=f"{header} - ", unit=unit)
         if self.bar.live:
             stream.write(header + "\n")
 
     def _seen(self, batch):
         samples = self.params.get("samples")
-        if samples is None:  # a generator: its batch sizes are not known in advance
+        if samples is None:  # a generator: counted in batches
             return batch + 1
         return min((batch + 1) * self.params["batch_size"], samples)
 

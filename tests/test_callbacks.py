@@ -248,3 +248,16 @@ class TestProgress:
         model.evaluate(x, y, batch_size=16)
         out = capsys.readouterr().out.splitlines()
         assert len(out) == 1 and out[0].startswith("4/4 - ") and "accuracy: " in out[0]
+
+
+def test_progress_of_a_generator_counts_batches_per_second(capsys):
+    """A generator's batch sizes are unknown in advance: its rate is batches, not images."""
+    import fastconv
+    model = fastconv.models.Sequential([fastconv.layers.Input((3,)), fastconv.layers.Dense(2)])
+    model.compile("sgd", "mse")
+    x, y = np.ones((8, 3), np.float32), np.zeros((8, 2), np.float32)
+    model.fit(((x[i:i + 4], y[i:i + 4]) for i in (0, 4)), steps_per_epoch=2, verbose=2)
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "batch/s" in line and "img/s" not in line
+    model.fit(x, y, batch_size=4, verbose=2)
+    assert "img/s" in capsys.readouterr().out
