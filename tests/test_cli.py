@@ -222,7 +222,7 @@ def test_bench_quick_prints_the_table(tmp_path):
     rows = [line.split(" | ") for line in stdout.splitlines()
             if line.startswith("| `pool-24`")]
     assert [row[1] for row in rows] == ["forward", "backward"]
-    assert all(float(row[2]) > 0 for row in rows), "fastconv ms"
+    assert all(float(row[3]) > 0 for row in rows), "fastconv ms"
 
 
 # ------------------------------------------------------------------------ errors
