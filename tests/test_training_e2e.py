@@ -109,3 +109,16 @@ def test_fashion_mnist_example_learns_a_subset():
 @pytest.mark.slow
 def test_fashion_mnist_example_reaches_its_target():
     assert _example("fashion_mnist_cnn").main(["--verbose", "0"]) >= 0.925
+
+
+def test_mnist_augmented_example_learns_a_subset():
+    """examples/mnist_augmented.py (augmentation layers, warm-up cosine schedule) on 2000
+    training images for 2 epochs, tested on all 10000 (seed 0 gave 0.82): chance is 0.1."""
+    accuracy = _example("mnist_augmented").main(["--limit", "2000", "--epochs", "2",
+                                                 "--verbose", "0"])
+    assert accuracy > 0.6
+
+
+@pytest.mark.slow
+def test_mnist_augmented_example_reaches_its_target():
+    assert _example("mnist_augmented").main(["--verbose", "0"]) >= 0.994
