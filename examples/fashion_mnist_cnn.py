@@ -1,6 +1,8 @@
-"""Fashion-MNIST with a small VGG-style CNN, trained on augmented images, to >= 92.5%
-test accuracy (the issue's target; the plain two-convolution CNN reached 92.4% without
-augmentation, and 91.18% with it and heavy dropout, under-fitting).
+"""Fashion-MNIST with a small VGG-style CNN, trained on augmented images: 93.41% test
+accuracy after 12 epochs (one run, seed 0; the issue's target is 92.5%), 1812 s of
+training (151 s per epoch, validation included) on one thread of the 2-core machine while
+other jobs used the other core. The plain two-convolution CNN reached 92.4% without
+augmentation, and 91.18% with it and heavy dropout (it under-fitted).
 
 Two blocks of Conv 3x3 same -> BatchNorm -> Conv 3x3 same -> BatchNorm -> MaxPool ->
 Dropout 0.25 (32, then 64 filters; ReLU), then Dense 256 -> BatchNorm -> Dropout 0.4 ->

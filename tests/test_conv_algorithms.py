@@ -151,14 +151,19 @@ def test_show_config_names_the_algorithm(algorithm, capsys):
     assert "conv algorithm: direct" in capsys.readouterr().out
 
 
-def test_environment_variable_sets_the_algorithm_at_import():
+def test_environment_variable_sets_the_algorithm_at_import(tmp_path):
     import os
+    import pathlib
     import subprocess
     import sys
-    out = subprocess.run([sys.executable, "-c", "import fastconv; print(fastconv.get_conv_algorithm())"],
-                         env=dict(os.environ, FASTCONV_CONV_ALGORITHM="direct"),
-                         capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "direct"
+    # The fastconv under test (an installed one, or the in-place build), not a source
+    # tree in the working directory.
+    package_root = str(pathlib.Path(fastconv.__file__).resolve().parent.parent)
+    env = dict(os.environ, FASTCONV_CONV_ALGORITHM="direct", PYTHONPATH=package_root)
+    out = subprocess.run([sys.executable, "-c",
+                          "import fastconv; print(fastconv.get_conv_algorithm())"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "direct"
 
 
 # The tiled weight gradient: small output planes, many (r, s, c) rows; strided, dilated,
