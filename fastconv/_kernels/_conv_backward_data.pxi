@@ -68,13 +68,17 @@ cdef int backward_data_transposed(const fc_variant *var, const floating *dy__ndh
     cdef long t, tiles = g.n * g.h * ((g.w + mr - 1) // mr), row, pn, r, s2, kk, j, cc
     cdef floating *d
     cdef TileScratch scratch
-    # Rows are not expanded: only the taps r that land on a dy row are visited.
-    cdef floating *dyexp__ndhwk = <floating *>fc_alloc(sizeof(floating) * g.n * g.oh * we * k)
+    # Rows are not expanded: only the taps r that land on a dy row are visited. With one
+    # kernel column and stride 1 along w, dy is its own expansion (unless masked).
+    cdef bint dy_in_place = kw == 1 and g.sw == 1 and mask == NULL
+    cdef floating *dyexp__ndhwk = <floating *>dy__ndhwk if dy_in_place else <floating *>fc_alloc(
+        sizeof(floating) * g.n * g.oh * we * k)
     cdef floating *wflip__prskn = <floating *>fc_alloc(sizeof(floating) * panels * kdd * nr)
     cdef bint ok = alloc_tile_scratch(&scratch, nthreads, sizeof(floating))
     if ok and dyexp__ndhwk != NULL and wflip__prskn != NULL:
-        for row in prange(g.n * g.oh, num_threads=nthreads, schedule='static'):
-            spread_dy_row(dyexp__ndhwk, dy__ndhwk, mask, row, we, lead, g)
+        if not dy_in_place:
+            for row in prange(g.n * g.oh, num_threads=nthreads, schedule='static'):
+                spread_dy_row(dyexp__ndhwk, dy__ndhwk, mask, row, we, lead, g)
         # wflip[panel][r][s'][kk][j] = w[r][KW-1-s'][panel*nr + j][kk]: B rows for dx channels.
         for pn in range(panels):
             for r in range(kh):
@@ -93,7 +97,8 @@ cdef int backward_data_transposed(const fc_variant *var, const floating *dy__ndh
                                 <floating *>scratch.tiles + tid * FC_MR_MAX * FC_NR_MAX)
     else:
         ok = False
-    fc_free(dyexp__ndhwk)
+    if not dy_in_place:
+        fc_free(dyexp__ndhwk)
     fc_free(wflip__prskn)
     free_tile_scratch(&scratch)
     return 0 if ok else -1
