@@ -167,11 +167,12 @@ def test_environment_variable_sets_the_algorithm_at_import(tmp_path):
 
 
 # The tiled weight gradient: small output planes, many (r, s, c) rows; strided, dilated,
-# 3-D, ReLU-masked, K not a multiple of the panel width, rows not a multiple of MR.
-TILED_CASES = [((3, 6, 7, 40), (3, 3, 40, 20), 1, 0, 1),
-               ((2, 9, 9, 24), (3, 3, 24, 33), 2, 1, 1),
-               ((2, 9, 10, 24), (3, 3, 24, 17), 1, 1, 2),
-               ((1, 5, 5, 70), (3, 3, 70, 8), 1, 1, 1)]
+# 3-D, ReLU-masked, K (at least 128) not a multiple of the panel width, rows not a
+# multiple of MR.
+TILED_CASES = [((3, 6, 7, 40), (3, 3, 40, 128), 1, 0, 1),
+               ((2, 9, 9, 24), (3, 3, 24, 130), 2, 1, 1),
+               ((2, 9, 10, 24), (3, 3, 24, 129), 1, 1, 2),
+               ((1, 5, 5, 70), (3, 3, 70, 136), 1, 1, 1)]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -194,7 +195,7 @@ def test_tiled_weight_gradient_matches_the_reference(variant, dtype, x_shape, w_
 
 def test_tiled_weight_gradient_in_3d():
     rng = np.random.default_rng(7)
-    x, w = random_array(rng, (2, 4, 5, 5, 12), np.float64), random_array(rng, (3, 3, 3, 12, 9), np.float64)
+    x, w = random_array(rng, (2, 4, 5, 5, 12), np.float64), random_array(rng, (3, 3, 3, 12, 130), np.float64)
     y = fastconv.conv3d(x, w, None, 1, "valid")
     dy = random_array(rng, y.shape, np.float64)
     _, dw, db = fastconv.conv3d_backward(dy, x, w, 1, "valid")
@@ -212,6 +213,7 @@ def test_winograd_and_tiled_weights_are_bitwise_identical_for_1_2_and_3_threads(
     # Enough tiles for several Winograd blocks; a 4x4 output plane for the tiled dw form.
     x, w = random_array(rng, (9, 14, 14, 24), dtype), random_array(rng, (3, 3, 24, 40), dtype)
     x_small = random_array(rng, (7, 6, 6, 24), dtype)
+    w_wide = random_array(rng, (3, 3, 24, 130), dtype)
     algorithm("winograd")
     results = {}
     try:
@@ -219,10 +221,10 @@ def test_winograd_and_tiled_weights_are_bitwise_identical_for_1_2_and_3_threads(
             fastconv.set_num_threads(n)
             y = fastconv.conv2d(x, w, None, 1, "same", activation="relu")
             dy = random_array(np.random.default_rng(9), y.shape, dtype)
-            small = fastconv.conv2d(x_small, w)
+            small = fastconv.conv2d(x_small, w_wide)
             results[n] = [y, *fastconv.conv2d_backward(dy, x, w, 1, "same", activation="relu",
                                                        y=y),
-                          *fastconv.conv2d_backward(small, x_small, w)]
+                          *fastconv.conv2d_backward(small, x_small, w_wide)]
     finally:
         config._requested_threads = saved
     for n in (2, 3):

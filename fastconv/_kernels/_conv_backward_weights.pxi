@@ -135,21 +135,23 @@ cdef enum:
     DW_TILED_MAX_PIXELS = 1024
     # The tiled form needs this many row tiles of dw to share among threads ...
     DW_TILED_MIN_TILES = 32
-    # ... and output planes this small: the row-group form's sums run over one plane at
-    # a time. Measured (one thread, CPU time): 128->256 on 6x6 (16 pixels per plane)
-    # 10.7 -> 6.0 ms, 128->128 on 10x10 (64) 10.3 -> 9.6; but 64->128 on 12x12 (100)
-    # 7.6 -> 10.5 and 64->64 on 26x26 22 -> 29: gathering the slivers costs more than
-    # the row-group form's in-place reads once planes are longer.
+    # ... output planes this small (the row-group form's sums run over one plane at a
+    # time) and this many output channels (gathering a sliver is paid once per dy panel
+    # of NR channels). Measured (one thread, CPU time): 128->256 on 6x6 (16 pixels per
+    # plane) 10.7 -> 6.0 ms, 128->128 on 10x10 (64 pixels) 10.3 -> 9.6; but 32->64 5x5 on
+    # 12x12 (64 pixels, K = 64) 12.1 -> 15.7, and with longer planes 64->128 on 12x12
+    # (100) 7.6 -> 10.5 and 64->64 on 26x26 22 -> 29.
     DW_TILED_MAX_PLANE = 64
+    DW_TILED_MIN_CHANNELS = 128
     # Chunks per thread: a thread slowed by a neighbour leaves its later chunks to others.
     DW_TILED_CHUNKS_PER_THREAD = 4
 
 
 cdef inline bint use_tiled_weights(const ConvShape *g, int mr) noexcept nogil:
     """The shapes alone choose the form (never the thread count: results must not depend
-    on it): the tiled form for ungrouped convolutions with small output planes and
-    enough dw row tiles."""
-    return (g.groups == 1 and g.oh * g.ow <= DW_TILED_MAX_PLANE
+    on it): the tiled form for ungrouped convolutions with small output planes, many
+    output channels and enough dw row tiles."""
+    return (g.groups == 1 and g.oh * g.ow <= DW_TILED_MAX_PLANE and g.k >= DW_TILED_MIN_CHANNELS
             and (g.kd * g.kh * g.kw * g.c + mr - 1) // mr >= DW_TILED_MIN_TILES)
 
 
@@ -235,7 +237,9 @@ cdef int backward_weights_tiled(const fc_variant *var, const floating *dy__ndhwk
     cdef long block = min(max(DW_TILED_B_BUDGET // (panels * nr), DW_TILED_MIN_PIXELS),
                           DW_TILED_MAX_PIXELS)
     cdef long chunks = min(tiles, DW_TILED_CHUNKS_PER_THREAD * nthreads), ch, kk, p
-    cdef long pack_len = panels * block * nr + block * mr    # dy block, then the sliver
+    # The dy block, then the sliver; a multiple of 64 bytes, so that every thread's dy
+    # panels keep the alignment the micro-kernel's B loads need.
+    cdef long pack_len = (panels * block * nr + block * mr + 15) // 16 * 16
     cdef floating total
     cdef TileScratch scratch
     cdef floating *packs = <floating *>fc_alloc(sizeof(floating) * nthreads * pack_len)
