@@ -93,7 +93,7 @@ cdef int backward_data_transposed(const fc_variant *var, const floating *dy__ndh
             tid = threadid()
             for t in prange(tiles, schedule='static'):
                 transposed_tile(var, t, dyexp__ndhwk, wflip__prskn, dx__ndhwc, we, g,
-                                scratch.offsets + tid * FC_MR_MAX,
+                                scratch.offsets + tid * OFFSETS_STRIDE,
                                 <floating *>scratch.tiles + tid * FC_MR_MAX * FC_NR_MAX)
     else:
         ok = False
@@ -230,7 +230,7 @@ cdef int backward_data_col2im(const fc_variant *var, const floating *dy__ndhwk,
             tid = threadid()
             for img in prange(g.n, schedule='static'):
                 col2im_image(var, img, dy__ndhwk, wt_pack__gpkn, tap, dx__ndhwc, g,
-                             scratch.offsets + tid * FC_MR_MAX,
+                             scratch.offsets + tid * OFFSETS_STRIDE,
                              <floating *>scratch.tiles + tid * FC_MR_MAX * FC_NR_MAX)
     else:
         ok = False

@@ -296,7 +296,7 @@ cdef int backward_weights_row_groups(const fc_variant *var, const floating *dy__
             for grp in prange(row_groups, schedule='static'):
                 weights_row_group(var, grp, row_groups, dy__ndhwk, mask, xp__ndhwc, g, off_kd,
                                   partials + grp * part_len, part_len,
-                                  dypacks + grp * dypack_len, scratch.offsets + tid * FC_MR_MAX,
+                                  dypacks + grp * dypack_len, scratch.offsets + tid * OFFSETS_STRIDE,
                                   <floating *>scratch.tiles + tid * FC_MR_MAX * FC_NR_MAX)
         # The partials in order. `total = total + ...`, not `+=`: inside prange, Cython
         # would turn `+=` into an OpenMP reduction of no fixed order.

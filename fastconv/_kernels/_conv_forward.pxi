@@ -112,7 +112,7 @@ cdef int gemm_forward(const floating *x__ndhwc, const floating *w__dhwck,
             tid = threadid()
             for t in prange(tiles, schedule='static'):
                 forward_tile(var, t, xp__ndhwc, wpack__gpkn, bias, relu, y__ndhwk, g,
-                             scratch.offsets + tid * FC_MR_MAX,
+                             scratch.offsets + tid * OFFSETS_STRIDE,
                              <floating *>scratch.tiles + tid * FC_MR_MAX * FC_NR_MAX)
     else:
         ok = False

@@ -97,15 +97,22 @@ cdef inline void store_tile(floating *y, long ldy, const floating *tile, int nr,
                 yrow[j] = 0 if yrow[j] < 0 else yrow[j]
 
 
+cdef enum:
+    # Longs between two threads' row offsets: FC_MR_MAX rounded up to whole 64-byte cache
+    # lines. At 12 longs (96 bytes) apart, two threads wrote one shared cache line on
+    # every tile (0.1.0's C drivers kept the offsets on each thread's stack).
+    OFFSETS_STRIDE = (FC_MR_MAX + 7) // 8 * 8
+
+
 cdef struct TileScratch:
     # Per-thread scratch of the tile loops, allocated once per call before the parallel
     # region and indexed by threadid(): row offsets and a tile buffer for partial tiles.
-    long *offsets       # nthreads x FC_MR_MAX
+    long *offsets       # nthreads x OFFSETS_STRIDE
     void *tiles         # nthreads x FC_MR_MAX x FC_NR_MAX elements, 64-byte aligned
 
 
 cdef inline bint alloc_tile_scratch(TileScratch *s, int nthreads, size_t itemsize) noexcept nogil:
-    s.offsets = <long *>fc_alloc(sizeof(long) * FC_MR_MAX * nthreads)
+    s.offsets = <long *>fc_alloc(sizeof(long) * OFFSETS_STRIDE * nthreads)
     s.tiles = fc_alloc(itemsize * FC_MR_MAX * FC_NR_MAX * nthreads)
     return s.offsets != NULL and s.tiles != NULL
 

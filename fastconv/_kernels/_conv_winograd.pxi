@@ -229,7 +229,7 @@ cdef int winograd_forward(const WinogradTransform *wt, const floating *x__nhwc,
     cdef floating *zeros = <floating *>fc_alloc(sizeof(floating) * c)
     cdef floating *wflip = <floating *>fc_alloc(sizeof(floating) * 9 * c * g.k) if flipped else NULL
     cdef floating *scratch = <floating *>fc_alloc(sizeof(floating) * nthreads * scratch_len)
-    cdef long *offsets = <long *>fc_alloc(sizeof(long) * nthreads * FC_MR_MAX)
+    cdef long *offsets = <long *>fc_alloc(sizeof(long) * nthreads * OFFSETS_STRIDE)
     cdef bint ok = (xp__nhwc != NULL and u__xpcn != NULL and zeros != NULL and scratch != NULL
                     and offsets != NULL and (wflip != NULL or not flipped))
     if ok:
@@ -252,7 +252,7 @@ cdef int winograd_forward(const WinogradTransform *wt, const floating *x__nhwc,
                 winograd_block(var, wt, block, tb, tiles, xp__nhwc, zeros, u__xpcn, bias, relu,
                                y__nhwk, g, tiles_h, tiles_w, mine,
                                mine + alpha * alpha * tb * c,
-                               mine + alpha * alpha * tb * (c + kp), offsets + tid * FC_MR_MAX)
+                               mine + alpha * alpha * tb * (c + kp), offsets + tid * OFFSETS_STRIDE)
     if xp__nhwc != NULL:
         free_padded(xp__nhwc, x__nhwc)
     fc_free(u__xpcn)
