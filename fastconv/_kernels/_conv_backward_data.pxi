@@ -193,7 +193,7 @@ cdef int backward_data_col2im(const fc_variant *var, const floating *dy__ndhwk,
                               int nthreads) noexcept nogil:
     cdef int nr = tile_cols_of(var, dx__ndhwc), tid = 0
     cdef long kdg = g.kd * g.kh * g.kw * g.cg, panels = (kdg + nr - 1) // nr
-    cdef long rows = g.n * g.od * g.oh, row_len = g.ow * g.k, row, img, j, pn, kk, jj, q
+    cdef long rows = g.n * g.od * g.oh, row_len = g.ow * g.k, img, j, pn, kk, jj, q
     cdef TileScratch scratch
     cdef floating *dst
     # Per group, W^T as B panels: rows the group's output channels, NR taps (r, s, c).
@@ -204,19 +204,15 @@ cdef int backward_data_col2im(const fc_variant *var, const floating *dy__ndhwk,
     cdef floating *dy_masked = NULL
     cdef bint ok = alloc_tile_scratch(&scratch, nthreads, sizeof(floating))
     if mask != NULL:
-        dy_masked = <floating *>fc_alloc(sizeof(floating) * rows * row_len)
+        dy_masked = masked_copy(dy__ndhwk, mask, rows, row_len, nthreads)
         ok = ok and dy_masked != NULL
+        dy__ndhwk = dy_masked
     if ok and wt_pack__gpkn != NULL and tap != NULL:
         for q in range(kdg):
             tap[4 * q] = q // (g.kh * g.kw * g.cg)
             tap[4 * q + 1] = q // (g.kw * g.cg) % g.kh
             tap[4 * q + 2] = q // g.cg % g.kw
             tap[4 * q + 3] = q % g.cg
-        if mask != NULL:
-            for row in prange(rows, num_threads=nthreads, schedule='static'):
-                copy_masked(dy_masked + row * row_len, dy__ndhwk + row * row_len,
-                            mask + row * row_len, row_len)
-            dy__ndhwk = dy_masked
         # wt_pack[group][panel][kk][jj] = w[(a,r,s,c) = panel*nr + jj][group*KG + kk].
         for j in range(g.groups):
             for pn in range(panels):

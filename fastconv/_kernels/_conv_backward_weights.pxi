@@ -164,7 +164,6 @@ cdef void weights_chunk(const fc_variant *var, long t0, long t1, long block,
     cdef int mr = tile_rows_of(var, dw__dhwck), nr = tile_cols_of(var, dw__dhwck), i
     cdef long k = g.k, kdg = g.kd * g.kh * g.kw * g.c, panels = (k + nr - 1) // nr
     cdef long pixels = g.n * g.od * g.oh * g.ow, p0, pb, p, pn, k0, kn, t, q0, m
-    cdef long ox, oy, oz, img
     cdef long lanes[FC_MR_MAX]
     cdef long zero_off[FC_MR_MAX]
     cdef floating *dst[FC_MR_MAX]
@@ -182,23 +181,7 @@ cdef void weights_chunk(const fc_variant *var, long t0, long t1, long block,
             pack_panels(dypack__pkn + pn * pb * nr, dy__ndhwk + p0 * k + k0,
                         NULL if mask == NULL else mask + p0 * k + k0, pb, min(k - k0, nr),
                         k, nr)
-        # Each pixel's window corner in the padded input, walking (n, od, oh, ow).
-        ox = p0 % g.ow
-        oy = p0 // g.ow % g.oh
-        oz = p0 // (g.ow * g.oh) % g.od
-        img = p0 // (g.ow * g.oh * g.od)
-        for p in range(pb):
-            base[p] = (((img * g.dp + oz * g.sd) * g.hp + oy * g.sh) * g.wp + ox * g.sw) * g.c
-            ox = ox + 1
-            if ox == g.ow:
-                ox = 0
-                oy = oy + 1
-                if oy == g.oh:
-                    oy = 0
-                    oz = oz + 1
-                    if oz == g.od:
-                        oz = 0
-                        img = img + 1
+        window_corners(base, p0, pb, g)
         for t in range(t0, t1):
             q0 = t * mr
             m = min(kdg - q0, mr)

@@ -54,23 +54,9 @@ cdef inline void forward_tile(const fc_variant *var, long t, const floating *xp_
     cdef long m_total = g.n * g.od * g.oh * g.ow, k = g.k
     cdef long m0 = t * mr, m = min(m_total - m0, mr), kdg = g.kd * g.kh * g.kw * g.cg
     cdef long panels = (g.kg + nr - 1) // nr
-    cdef long plane = m0 // (g.oh * g.ow), oy = m0 // g.ow % g.oh, ox = m0 % g.ow
-    cdef long img = plane // g.od, oz = plane % g.od
     cdef long j, pn, k0, kn
     cdef floating *dst[FC_MR_MAX]
-    # Walk the tile's pixels in (n, od, oh, ow) order: divisions once per tile, not per row.
-    for i in range(m):
-        off[i] = (((img * g.dp + oz * g.sd) * g.hp + oy * g.sh) * g.wp + ox * g.sw) * g.c
-        ox = ox + 1
-        if ox == g.ow:
-            ox = 0
-            oy = oy + 1
-            if oy == g.oh:
-                oy = 0
-                oz = oz + 1
-                if oz == g.od:
-                    oz = 0
-                    img = img + 1
+    window_corners(off, m0, m, g)
     for i in range(m, mr):
         off[i] = off[m - 1]   # rows past the last pixel repeat it (read, never stored)
     for j in range(g.groups):

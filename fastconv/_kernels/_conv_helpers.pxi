@@ -1,5 +1,6 @@
 # Helpers shared by the conv2d drivers (included by _conv.pyx): the call's geometry,
-# padding, packing of B panels, and a tile's row pointers and epilogue.
+# padding, window corners, masked copies of dy, packing of B panels, and a tile's row
+# pointers and epilogue.
 # Pointer names carry their layout: x__ndhwc, w__dhwck, pack__pkn (panel, row, lane).
 
 from cython.parallel cimport prange
@@ -64,6 +65,40 @@ cdef void pack_panels(floating *pack__pkn, const floating *src, const floating *
             copy_masked(d, src + r * ld + c0, NULL if mask == NULL else mask + r * ld + c0, cn)
             for j in range(cn, nr):
                 d[j] = 0
+
+
+cdef inline void window_corners(long *out, long p0, long count,
+                                const ConvShape *g) noexcept nogil:
+    """out[i]: the padded input's offset of the window corner of output pixel p0 + i (of
+    N*OD*OH*OW), walking the pixels in (n, od, oh, ow) order: divisions once, not per
+    pixel."""
+    cdef long ox = p0 % g.ow, oy = p0 // g.ow % g.oh, plane = p0 // (g.ow * g.oh), i
+    cdef long oz = plane % g.od, img = plane // g.od
+    for i in range(count):
+        out[i] = (((img * g.dp + oz * g.sd) * g.hp + oy * g.sh) * g.wp + ox * g.sw) * g.c
+        ox = ox + 1
+        if ox == g.ow:
+            ox = 0
+            oy = oy + 1
+            if oy == g.oh:
+                oy = 0
+                oz = oz + 1
+                if oz == g.od:
+                    oz = 0
+                    img = img + 1
+
+
+cdef floating *masked_copy(const floating *dy, const floating *mask, long rows, long row_len,
+                           int nthreads) noexcept nogil:
+    """dy taken through ReLU (kept where mask > 0) as a new array, for kernels that read dy
+    in place; NULL if it cannot be allocated."""
+    cdef long row
+    cdef floating *out = <floating *>fc_alloc(sizeof(floating) * rows * row_len)
+    if out != NULL:
+        for row in prange(rows, num_threads=nthreads, schedule='static'):
+            copy_masked(out + row * row_len, dy + row * row_len, mask + row * row_len,
+                        row_len)
+    return out
 
 
 cdef inline void point_rows(floating **dst, floating *base, long ld, long m,

@@ -341,16 +341,12 @@ cdef int winograd_backward_data(const WinogradTransform *wt, const floating *dy_
     """dx by Winograd: the forward of backward_data_as_forward on dy (through ReLU first
     where mask, if given, is <= 0)."""
     cdef ConvShape v = backward_data_as_forward(g)
-    cdef long rows = g.n * g.oh, row_len = g.ow * g.k, row
     cdef floating *dy_masked = NULL
     cdef int rc
     if mask != NULL:
-        dy_masked = <floating *>fc_alloc(sizeof(floating) * rows * row_len)
+        dy_masked = masked_copy(dy__nhwk, mask, g.n * g.oh, g.ow * g.k, nthreads)
         if dy_masked == NULL:
             return -1
-        for row in prange(rows, num_threads=nthreads, schedule='static'):
-            copy_masked(dy_masked + row * row_len, dy__nhwk + row * row_len,
-                        mask + row * row_len, row_len)
         dy__nhwk = dy_masked
     rc = winograd_forward(wt, dy__nhwk, w, True, <floating *>NULL, False, dx__nhwc, &v,
                           nthreads)
