@@ -10,12 +10,14 @@ cdef extern from "channel_loops.h" nogil:
     void fc_add_to_f64(double *d, const double *src, long n)
     void fc_multiply_add_f32(float *d, const float *a, const float *b, long n)
     void fc_multiply_add_f64(double *d, const double *a, const double *b, long n)
-    void fc_extreme_update_f32(float *best, const float *pixel, long c, int is_max)
-    void fc_extreme_update_f64(double *best, const double *pixel, long c, int is_max)
-    void fc_place_gradient_f32(const float *pixel, const float *best, const float *grad,
-                               float *taken, float *d, long c)
-    void fc_place_gradient_f64(const double *pixel, const double *best, const double *grad,
-                               double *taken, double *d, long c)
+    void fc_extreme_update_f32(float *best, const float *run, long pixels, long c,
+                               int is_max)
+    void fc_extreme_update_f64(double *best, const double *run, long pixels, long c,
+                               int is_max)
+    void fc_place_gradient_f32(const float *run, const float *best, const float *grad,
+                               float *taken, float *d, long pixels, long c)
+    void fc_place_gradient_f64(const double *run, const double *best, const double *grad,
+                               double *taken, double *d, long pixels, long c)
 
 
 cdef inline void copy_masked(floating *dst, const floating *src, const floating *mask,
@@ -46,20 +48,22 @@ cdef inline void multiply_add(floating *d, const floating *a, const floating *b,
         fc_multiply_add_f64(d, a, b, n)
 
 
-cdef inline void extreme_update(floating *best, const floating *pixel, long c,
+cdef inline void extreme_update(floating *best, const floating *run, long pixels, long c,
                                 bint is_max) noexcept nogil:
-    """best = max(best, pixel) (is_max) or min(best, pixel) per channel; a NaN wins."""
+    """best = max(best, pixel) (is_max) or min(best, pixel) per channel, for each of the
+    `pixels` consecutive pixels of c channels at run; a NaN wins."""
     if floating is float:
-        fc_extreme_update_f32(best, pixel, c, is_max)
+        fc_extreme_update_f32(best, run, pixels, c, is_max)
     else:
-        fc_extreme_update_f64(best, pixel, c, is_max)
+        fc_extreme_update_f64(best, run, pixels, c, is_max)
 
 
-cdef inline void place_gradient(const floating *pixel, const floating *best,
+cdef inline void place_gradient(const floating *run, const floating *best,
                                 const floating *grad, floating *taken, floating *d,
-                                long c) noexcept nogil:
-    """d = grad where this pixel is the first seen equal to its window's extreme."""
+                                long pixels, long c) noexcept nogil:
+    """For `pixels` consecutive pixels at run (and d): d = grad where the pixel is the
+    first seen equal to its window's extreme, else 0."""
     if floating is float:
-        fc_place_gradient_f32(pixel, best, grad, taken, d, c)
+        fc_place_gradient_f32(run, best, grad, taken, d, pixels, c)
     else:
-        fc_place_gradient_f64(pixel, best, grad, taken, d, c)
+        fc_place_gradient_f64(run, best, grad, taken, d, pixels, c)

@@ -60,40 +60,47 @@ cdef inline floating window_count(const Window *win, floating like) noexcept nog
     return <floating>((win.z1 - win.z0) * (win.y1 - win.y0) * (win.x1 - win.x0))
 
 
-cdef void window_extreme(const floating *x__ndhwc, const PoolShape *g, long img,
-                         const Window *win, floating *best) noexcept nogil:
+cdef inline void window_extreme(const floating *x__ndhwc, const PoolShape *g, long img,
+                                const Window *win, floating *best) noexcept nogil:
     """The extreme (mode max or min) of one window, per channel, into best[0:c]."""
-    cdef long z, y, x
-    memcpy(best, x__ndhwc + pixel_index(g, img, win.z0, win.y0, win.x0) * g.c,
-           sizeof(floating) * g.c)
-    for z in range(win.z0, win.z1):
-        for y in range(win.y0, win.y1):
-            for x in range(win.x0 + 1 if z == win.z0 and y == win.y0 else win.x0, win.x1):
-                extreme_update(best, x__ndhwc + pixel_index(g, img, z, y, x) * g.c, g.c,
-                               g.mode == POOL_MAX)
+    # The shape's fields in locals: through g they would be reloaded after every store
+    # into best (the build allows any pointer to alias any other).
+    cdef long c = g.c, row_step = g.w * c, plane_step = g.h * row_step
+    cdef long pixels = win.x1 - win.x0, z, y
+    cdef bint is_max = g.mode == POOL_MAX
+    cdef const floating *corner = x__ndhwc + pixel_index(g, img, win.z0, win.y0, win.x0) * c
+    cdef const floating *row
+    memcpy(best, corner, sizeof(floating) * c)
+    extreme_update(best, corner + c, pixels - 1, c, is_max)
+    for z in range(win.z1 - win.z0):
+        for y in range(1 if z == 0 else 0, win.y1 - win.y0):
+            row = corner + z * plane_step + y * row_step
+            extreme_update(best, row, pixels, c, is_max)
 
 
 cdef void forward_row(const floating *x__ndhwc, floating *y__ndhwc, long row,
                       const PoolShape *g) noexcept nogil:
     """Output row `row` (of N*OD*OH) of the pooling."""
     cdef long plane = row // g.oh, img = plane // g.od, ox, z, y, x, cc
+    cdef long c = g.c, ow = g.ow
+    cdef bint average = g.mode == POOL_AVG
     cdef Window win
     cdef floating count
     cdef floating *out
     window_rows(g, plane % g.od, row % g.oh, &win)
-    for ox in range(g.ow):
+    for ox in range(ow):
         window_columns(g, ox, &win)
-        out = y__ndhwc + (row * g.ow + ox) * g.c
-        if g.mode != POOL_AVG:
+        out = y__ndhwc + (row * ow + ox) * c
+        if not average:
             window_extreme(x__ndhwc, g, img, &win, out)
             continue
-        memset(out, 0, sizeof(floating) * g.c)
+        memset(out, 0, sizeof(floating) * c)
         for z in range(win.z0, win.z1):
             for y in range(win.y0, win.y1):
                 for x in range(win.x0, win.x1):
-                    add_to(out, x__ndhwc + pixel_index(g, img, z, y, x) * g.c, g.c)
+                    add_to(out, x__ndhwc + pixel_index(g, img, z, y, x) * c, c)
         count = window_count(&win, out[0])
-        for cc in range(g.c):
+        for cc in range(c):
             out[cc] = out[cc] / count
 
 
@@ -120,7 +127,7 @@ cdef void backward_disjoint_row(const floating *dy__ndhwc, const floating *x__nd
                                 floating *best, floating *taken) noexcept nogil:
     """dx of the input rows under window row `row` (non-overlapping windows): every element
     written once, directly; columns no window covers zeroed when `gaps`."""
-    cdef long plane = row // g.oh, img = plane // g.od, ox, z, y, x, at
+    cdef long plane = row // g.oh, img = plane // g.od, ox, z, y, at
     cdef Window win
     cdef const floating *grad
     window_rows(g, plane % g.od, row % g.oh, &win)
@@ -140,9 +147,9 @@ cdef void backward_disjoint_row(const floating *dy__ndhwc, const floating *x__nd
         memset(taken, 0, sizeof(floating) * g.c)
         for z in range(win.z0, win.z1):
             for y in range(win.y0, win.y1):
-                for x in range(win.x0, win.x1):
-                    at = pixel_index(g, img, z, y, x) * g.c
-                    place_gradient(x__ndhwc + at, best, grad, taken, dx__ndhwc + at, g.c)
+                at = pixel_index(g, img, z, y, win.x0) * g.c
+                place_gradient(x__ndhwc + at, best, grad, taken, dx__ndhwc + at,
+                               win.x1 - win.x0, g.c)
 
 
 cdef void backward_overlapping_image(const floating *dy__ndhwc, const floating *x__ndhwc,

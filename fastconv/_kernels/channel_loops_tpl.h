@@ -29,43 +29,48 @@ static inline void CL_FN(multiply_add)(CL_T *restrict d, const CL_T *restrict a,
     for (long j = 0; j < len; j++) d[j] += a[j] * b[j];
 }
 
-/* best = max(best, pixel) (is_max) or min, per channel; a NaN always wins. 0/1
- * arithmetic, one comparison per statement: the form GCC 12 vectorises. */
-static inline void CL_FN(extreme_update)(CL_T *restrict best, const CL_T *restrict pixel,
-                                         long c, int is_max)
+/* best = max(best, pixel) (is_max) or min, per channel, over `pixels` consecutive pixels
+ * of c channels (one window row); a NaN always wins. 0/1 arithmetic, one comparison per
+ * statement: the form GCC 12 vectorises. A whole row per call: the call and the loop's
+ * set-up were a quarter of the pooling forward's instructions when paid per pixel. */
+static inline void CL_FN(extreme_update)(CL_T *restrict best, const CL_T *restrict run,
+                                         long pixels, long c, int is_max)
 {
     const CL_T one = 1, zero = 0;
     if (is_max)
-        for (long cc = 0; cc < c; cc++) {
-            const CL_T v = pixel[cc], b = best[cc];
-            const CL_T wins = v > b ? one : zero, v_nan = v != v ? one : zero;
-            best[cc] = wins + v_nan > zero ? v : b;
-        }
+        for (long p = 0; p < pixels; p++, run += c)
+            for (long cc = 0; cc < c; cc++) {
+                const CL_T v = run[cc], b = best[cc];
+                const CL_T wins = v > b ? one : zero, v_nan = v != v ? one : zero;
+                best[cc] = wins + v_nan > zero ? v : b;
+            }
     else
-        for (long cc = 0; cc < c; cc++) {
-            const CL_T v = pixel[cc], b = best[cc];
-            const CL_T wins = v < b ? one : zero, v_nan = v != v ? one : zero;
-            best[cc] = wins + v_nan > zero ? v : b;
-        }
+        for (long p = 0; p < pixels; p++, run += c)
+            for (long cc = 0; cc < c; cc++) {
+                const CL_T v = run[cc], b = best[cc];
+                const CL_T wins = v < b ? one : zero, v_nan = v != v ? one : zero;
+                best[cc] = wins + v_nan > zero ? v : b;
+            }
 }
 
-/* For one pixel of a pooling window: d = grad where this pixel is the first seen equal to
- * the window's extreme (taken still 0; a NaN extreme matches the first NaN), else 0.
- * Branch-free 0/1 arithmetic (int masks, && and ||, or a select inside a product leave a
- * mispredicted branch per element in GCC 12: 20x slower). */
-static inline void CL_FN(place_gradient)(const CL_T *restrict pixel, const CL_T *restrict best,
+/* For `pixels` consecutive pixels of a pooling window (one window row): d = grad where a
+ * pixel is the first seen equal to the window's extreme (taken still 0; a NaN extreme
+ * matches the first NaN), else 0. Branch-free 0/1 arithmetic (int masks, && and ||, or a
+ * select inside a product leave a mispredicted branch per element in GCC 12: 20x slower). */
+static inline void CL_FN(place_gradient)(const CL_T *restrict run, const CL_T *restrict best,
                                          const CL_T *restrict grad, CL_T *restrict taken,
-                                         CL_T *restrict d, long c)
+                                         CL_T *restrict d, long pixels, long c)
 {
     const CL_T one = 1, zero = 0;
-    for (long cc = 0; cc < c; cc++) {
-        const CL_T v = pixel[cc], b = best[cc], g = grad[cc], t = taken[cc];
-        const CL_T equal = v == b ? one : zero;
-        const CL_T v_nan = v != v ? one : zero, b_nan = b != b ? one : zero;
-        const CL_T hit = t == zero ? (equal + v_nan * b_nan > zero ? one : zero) : zero;
-        d[cc] = hit > zero ? g : zero;
-        taken[cc] = t + hit;
-    }
+    for (long p = 0; p < pixels; p++, run += c, d += c)
+        for (long cc = 0; cc < c; cc++) {
+            const CL_T v = run[cc], b = best[cc], g = grad[cc], t = taken[cc];
+            const CL_T equal = v == b ? one : zero;
+            const CL_T v_nan = v != v ? one : zero, b_nan = b != b ? one : zero;
+            const CL_T hit = t == zero ? (equal + v_nan * b_nan > zero ? one : zero) : zero;
+            d[cc] = hit > zero ? g : zero;
+            taken[cc] = t + hit;
+        }
 }
 
 #undef CL_FN
