@@ -14,19 +14,19 @@ cdef inline void tap_product(const fc_variant *var, const floating *a, const lon
     call per kernel plane (and per kernel column when dilated or grouped), each adding
     into the tile; the bias goes in with the first, the ReLU with the last."""
     cdef int nr = tile_cols_of(var, a), flags
-    cdef long a_run = g.dh * g.wp * g.c, a_plane = g.dd * g.hp * g.wp * g.c
-    cdef long b_plane = g.kh * g.kw * g.cg * nr
+    cdef long a_run = g.dh * g.wp * g.c
     # Each kernel row's (s, c) run is KW*C contiguous elements, or, with one channel per
     # tap, KW elements dw*C apart; else one call per kernel column s.
     cdef bint whole_rows = g.dw == 1 and g.groups == 1
-    cdef long columns = 1 if whole_rows or g.cg == 1 else g.kw
-    cdef long steps = g.kd * columns, i, s
-    cdef const floating *a_i
-    cdef const floating *b_i
     if whole_rows and g.kd == 1:  # the plain 2-D case: one call, nothing to add up
         microkernel(var, g.kh, g.kw * g.c, a, off, a_run, 1, b_panel, g.kw * g.c * nr, dst,
                     bias, FC_UKR_RELU if relu else 0)
         return
+    cdef long a_plane = g.dd * g.hp * g.wp * g.c, b_plane = g.kh * g.kw * g.cg * nr
+    cdef long columns = 1 if whole_rows or g.cg == 1 else g.kw
+    cdef long steps = g.kd * columns, i, s
+    cdef const floating *a_i
+    cdef const floating *b_i
     for i in range(steps):
         flags = FC_UKR_ACCUMULATE if i > 0 else 0
         if relu and i == steps - 1:
