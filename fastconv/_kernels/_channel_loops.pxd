@@ -11,13 +11,13 @@ cdef extern from "channel_loops.h" nogil:
     void fc_multiply_add_f32(float *d, const float *a, const float *b, long n)
     void fc_multiply_add_f64(double *d, const double *a, const double *b, long n)
     void fc_extreme_update_f32(float *best, const float *run, long pixels, long c,
-                               int is_max)
+                               int is_max, int first)
     void fc_extreme_update_f64(double *best, const double *run, long pixels, long c,
-                               int is_max)
+                               int is_max, int first)
     void fc_place_gradient_f32(const float *run, const float *best, const float *grad,
-                               float *taken, float *d, long pixels, long c)
+                               float *taken, float *d, long pixels, long c, int first)
     void fc_place_gradient_f64(const double *run, const double *best, const double *grad,
-                               double *taken, double *d, long pixels, long c)
+                               double *taken, double *d, long pixels, long c, int first)
 
 
 cdef inline void copy_masked(floating *dst, const floating *src, const floating *mask,
@@ -49,21 +49,23 @@ cdef inline void multiply_add(floating *d, const floating *a, const floating *b,
 
 
 cdef inline void extreme_update(floating *best, const floating *run, long pixels, long c,
-                                bint is_max) noexcept nogil:
+                                bint is_max, bint first) noexcept nogil:
     """best = max(best, pixel) (is_max) or min(best, pixel) per channel, for each of the
-    `pixels` consecutive pixels of c channels at run; a NaN wins."""
+    `pixels` consecutive pixels of c channels at run; a NaN wins. first: best starts as
+    the first pixel."""
     if floating is float:
-        fc_extreme_update_f32(best, run, pixels, c, is_max)
+        fc_extreme_update_f32(best, run, pixels, c, is_max, first)
     else:
-        fc_extreme_update_f64(best, run, pixels, c, is_max)
+        fc_extreme_update_f64(best, run, pixels, c, is_max, first)
 
 
 cdef inline void place_gradient(const floating *run, const floating *best,
                                 const floating *grad, floating *taken, floating *d,
-                                long pixels, long c) noexcept nogil:
+                                long pixels, long c, bint first) noexcept nogil:
     """For `pixels` consecutive pixels at run (and d): d = grad where the pixel is the
-    first seen equal to its window's extreme, else 0."""
+    first seen equal to its window's extreme, else 0. first: the window's first row
+    (taken starts at 0)."""
     if floating is float:
-        fc_place_gradient_f32(run, best, grad, taken, d, pixels, c)
+        fc_place_gradient_f32(run, best, grad, taken, d, pixels, c, first)
     else:
-        fc_place_gradient_f64(run, best, grad, taken, d, pixels, c)
+        fc_place_gradient_f64(run, best, grad, taken, d, pixels, c, first)

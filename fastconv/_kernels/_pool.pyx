@@ -70,12 +70,10 @@ cdef inline void window_extreme(const floating *x__ndhwc, const PoolShape *g, lo
     cdef bint is_max = g.mode == POOL_MAX
     cdef const floating *corner = x__ndhwc + pixel_index(g, img, win.z0, win.y0, win.x0) * c
     cdef const floating *row
-    memcpy(best, corner, sizeof(floating) * c)
-    extreme_update(best, corner + c, pixels - 1, c, is_max)
     for z in range(win.z1 - win.z0):
-        for y in range(1 if z == 0 else 0, win.y1 - win.y0):
+        for y in range(win.y1 - win.y0):
             row = corner + z * plane_step + y * row_step
-            extreme_update(best, row, pixels, c, is_max)
+            extreme_update(best, row, pixels, c, is_max, z == 0 and y == 0)
 
 
 cdef void forward_row(const floating *x__ndhwc, floating *y__ndhwc, long row,
@@ -144,12 +142,11 @@ cdef void backward_disjoint_row(const floating *dy__ndhwc, const floating *x__nd
         window_extreme(x__ndhwc, g, img, &win, best)
         # The first pixel equal to the extreme (or the first NaN when the extreme is NaN)
         # gets the gradient, the rest zero; branch-free, so it vectorises over channels.
-        memset(taken, 0, sizeof(floating) * g.c)
         for z in range(win.z0, win.z1):
             for y in range(win.y0, win.y1):
                 at = pixel_index(g, img, z, y, win.x0) * g.c
                 place_gradient(x__ndhwc + at, best, grad, taken, dx__ndhwc + at,
-                               win.x1 - win.x0, g.c)
+                               win.x1 - win.x0, g.c, z == win.z0 and y == win.y0)
 
 
 cdef void backward_overlapping_image(const floating *dy__ndhwc, const floating *x__ndhwc,

@@ -30,13 +30,20 @@ static inline void CL_FN(multiply_add)(CL_T *restrict d, const CL_T *restrict a,
 }
 
 /* best = max(best, pixel) (is_max) or min, per channel, over `pixels` consecutive pixels
- * of c channels (one window row); a NaN always wins. 0/1 arithmetic, one comparison per
- * statement: the form GCC 12 vectorises. A whole row per call: the call and the loop's
- * set-up were a quarter of the pooling forward's instructions when paid per pixel. */
+ * of c channels (one window row); a NaN always wins. `first`: the window's first row,
+ * whose first pixel is copied into best (no libc memcpy call per window). 0/1
+ * arithmetic, one comparison per statement: the form GCC 12 vectorises. A whole row per
+ * call: the call and the loop's set-up were a quarter of the pooling forward's
+ * instructions when paid per pixel. */
 static inline void CL_FN(extreme_update)(CL_T *restrict best, const CL_T *restrict run,
-                                         long pixels, long c, int is_max)
+                                         long pixels, long c, int is_max, int first)
 {
     const CL_T one = 1, zero = 0;
+    if (first) {
+        for (long cc = 0; cc < c; cc++) best[cc] = run[cc];
+        run += c;
+        pixels--;
+    }
     if (is_max)
         for (long p = 0; p < pixels; p++, run += c)
             for (long cc = 0; cc < c; cc++) {
@@ -55,13 +62,16 @@ static inline void CL_FN(extreme_update)(CL_T *restrict best, const CL_T *restri
 
 /* For `pixels` consecutive pixels of a pooling window (one window row): d = grad where a
  * pixel is the first seen equal to the window's extreme (taken still 0; a NaN extreme
- * matches the first NaN), else 0. Branch-free 0/1 arithmetic (int masks, && and ||, or a
- * select inside a product leave a mispredicted branch per element in GCC 12: 20x slower). */
+ * matches the first NaN), else 0. `first`: the window's first row, which clears taken.
+ * Branch-free 0/1 arithmetic (int masks, && and ||, or a select inside a product leave a
+ * mispredicted branch per element in GCC 12: 20x slower). */
 static inline void CL_FN(place_gradient)(const CL_T *restrict run, const CL_T *restrict best,
                                          const CL_T *restrict grad, CL_T *restrict taken,
-                                         CL_T *restrict d, long pixels, long c)
+                                         CL_T *restrict d, long pixels, long c, int first)
 {
     const CL_T one = 1, zero = 0;
+    if (first)
+        for (long cc = 0; cc < c; cc++) taken[cc] = zero;
     for (long p = 0; p < pixels; p++, run += c, d += c)
         for (long cc = 0; cc < c; cc++) {
             const CL_T v = run[cc], b = best[cc], g = grad[cc], t = taken[cc];
