@@ -10,10 +10,11 @@ cdef extern from "channel_loops.h" nogil:
     void fc_add_to_f64(double *d, const double *src, long n)
     void fc_multiply_add_f32(float *d, const float *a, const float *b, long n)
     void fc_multiply_add_f64(double *d, const double *a, const double *b, long n)
-    void fc_extreme_update_f32(float *best, const float *run, long pixels, long c,
-                               int is_max, int first)
-    void fc_extreme_update_f64(double *best, const double *run, long pixels, long c,
-                               int is_max, int first)
+    void fc_window_extreme_f32(float *best, const float *corner, long planes, long plane_step,
+                               long rows, long row_step, long pixels, long c, int is_max)
+    void fc_window_extreme_f64(double *best, const double *corner, long planes,
+                               long plane_step, long rows, long row_step, long pixels, long c,
+                               int is_max)
     void fc_place_gradient_f32(const float *run, const float *best, const float *grad,
                                float *taken, float *d, long pixels, long c, int first)
     void fc_place_gradient_f64(const double *run, const double *best, const double *grad,
@@ -48,15 +49,17 @@ cdef inline void multiply_add(floating *d, const floating *a, const floating *b,
         fc_multiply_add_f64(d, a, b, n)
 
 
-cdef inline void extreme_update(floating *best, const floating *run, long pixels, long c,
-                                bint is_max, bint first) noexcept nogil:
-    """best = max(best, pixel) (is_max) or min(best, pixel) per channel, for each of the
-    `pixels` consecutive pixels of c channels at run; a NaN wins. first: best starts as
-    the first pixel."""
+cdef inline void window_extreme(floating *best, const floating *corner, long planes,
+                                long plane_step, long rows, long row_step, long pixels,
+                                long c, bint is_max) noexcept nogil:
+    """best = the max (is_max) or min per channel of a pooling window of planes x rows x
+    pixels from corner (pixels c apart, rows row_step, planes plane_step); a NaN wins."""
     if floating is float:
-        fc_extreme_update_f32(best, run, pixels, c, is_max, first)
+        fc_window_extreme_f32(best, corner, planes, plane_step, rows, row_step, pixels, c,
+                              is_max)
     else:
-        fc_extreme_update_f64(best, run, pixels, c, is_max, first)
+        fc_window_extreme_f64(best, corner, planes, plane_step, rows, row_step, pixels, c,
+                              is_max)
 
 
 cdef inline void place_gradient(const floating *run, const floating *best,

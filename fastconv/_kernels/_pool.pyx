@@ -18,7 +18,7 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 from libc.string cimport memcpy, memset
 
-from fastconv._kernels._channel_loops cimport add_to, extreme_update, place_gradient
+from fastconv._kernels._channel_loops cimport add_to, place_gradient, window_extreme
 from fastconv._kernels._microkernel cimport fc_alloc, fc_free
 
 cdef enum:
@@ -60,20 +60,13 @@ cdef inline floating window_count(const Window *win, floating like) noexcept nog
     return <floating>((win.z1 - win.z0) * (win.y1 - win.y0) * (win.x1 - win.x0))
 
 
-cdef inline void window_extreme(const floating *x__ndhwc, const PoolShape *g, long img,
-                                const Window *win, floating *best) noexcept nogil:
+cdef inline void extreme_of(const floating *x__ndhwc, const PoolShape *g, long img,
+                            const Window *win, floating *best) noexcept nogil:
     """The extreme (mode max or min) of one window, per channel, into best[0:c]."""
-    # The shape's fields in locals: through g they would be reloaded after every store
-    # into best (the build allows any pointer to alias any other).
-    cdef long c = g.c, row_step = g.w * c, plane_step = g.h * row_step
-    cdef long pixels = win.x1 - win.x0, z, y
-    cdef bint is_max = g.mode == POOL_MAX
-    cdef const floating *corner = x__ndhwc + pixel_index(g, img, win.z0, win.y0, win.x0) * c
-    cdef const floating *row
-    for z in range(win.z1 - win.z0):
-        for y in range(win.y1 - win.y0):
-            row = corner + z * plane_step + y * row_step
-            extreme_update(best, row, pixels, c, is_max, z == 0 and y == 0)
+    cdef long c = g.c, row_step = g.w * c
+    window_extreme(best, x__ndhwc + pixel_index(g, img, win.z0, win.y0, win.x0) * c,
+                   win.z1 - win.z0, g.h * row_step, win.y1 - win.y0, row_step,
+                   win.x1 - win.x0, c, g.mode == POOL_MAX)
 
 
 cdef void forward_row(const floating *x__ndhwc, floating *y__ndhwc, long row,
@@ -90,7 +83,7 @@ cdef void forward_row(const floating *x__ndhwc, floating *y__ndhwc, long row,
         window_columns(g, ox, &win)
         out = y__ndhwc + (row * ow + ox) * c
         if not average:
-            window_extreme(x__ndhwc, g, img, &win, out)
+            extreme_of(x__ndhwc, g, img, &win, out)
             continue
         memset(out, 0, sizeof(floating) * c)
         for z in range(win.z0, win.z1):
@@ -139,7 +132,7 @@ cdef void backward_disjoint_row(const floating *dy__ndhwc, const floating *x__nd
         if g.mode == POOL_AVG:
             spread_average(dx__ndhwc, grad, g, img, &win, False)
             continue
-        window_extreme(x__ndhwc, g, img, &win, best)
+        extreme_of(x__ndhwc, g, img, &win, best)
         # The first pixel equal to the extreme (or the first NaN when the extreme is NaN)
         # gets the gradient, the rest zero; branch-free, so it vectorises over channels.
         for z in range(win.z0, win.z1):

@@ -5,6 +5,14 @@
  * Parameters (macros): CL_T (element type), CL_SFX (name suffix). */
 #define CL_FN(name) FC_CAT(FC_CAT(fc_, name), FC_CAT(_, CL_SFX))
 
+/* 16-byte vectors at any element-aligned address (SSE2 on x86-64, NEON on ARM), with
+ * their comparison masks. CL_IT: the integer type of CL_T's width. */
+#define CL_VEC CL_FN(vec)
+#define CL_IVEC CL_FN(ivec)
+typedef CL_T CL_VEC __attribute__((vector_size(16), aligned(sizeof(CL_T))));
+typedef CL_IT CL_IVEC __attribute__((vector_size(16)));
+#define CL_VLEN (16 / (long)sizeof(CL_T))
+
 /* dst = src where mask > 0, else 0 (the ReLU gradient). */
 static inline void CL_FN(copy_masked)(CL_T *restrict dst, const CL_T *restrict src,
                                       const CL_T *restrict mask, long len)
@@ -29,35 +37,66 @@ static inline void CL_FN(multiply_add)(CL_T *restrict d, const CL_T *restrict a,
     for (long j = 0; j < len; j++) d[j] += a[j] * b[j];
 }
 
-/* best = max(best, pixel) (is_max) or min, per channel, over `pixels` consecutive pixels
- * of c channels (one window row); a NaN always wins. `first`: the window's first row,
- * whose first pixel is copied into best (no libc memcpy call per window). 0/1
- * arithmetic, one comparison per statement: the form GCC 12 vectorises. A whole row per
- * call: the call and the loop's set-up were a quarter of the pooling forward's
- * instructions when paid per pixel. */
-static inline void CL_FN(extreme_update)(CL_T *restrict best, const CL_T *restrict run,
-                                         long pixels, long c, int is_max, int first)
+/* The running extreme over planes x rows x pixels (pixels c apart, rows row_step apart,
+ * planes plane_step apart) of the 2 x 16 bytes of channels at corner, into best: max
+ * when IS_MAX, else min, a NaN always winning. GCC vector extensions (any element
+ * alignment), because GCC 12 unrolls the equivalent fixed-length C loop into scalar
+ * branches: a block's extreme stays in two registers across the window's pixels. */
+#define CL_WINDOW_BLOCK(NAME, WINS)                                                        \
+static inline void CL_FN(NAME)(CL_T *best, const CL_T *corner, long planes,               \
+                               long plane_step, long rows, long row_step, long pixels,    \
+                               long c)                                                    \
+{                                                                                         \
+    CL_VEC b0 = *(const CL_VEC *)corner, b1 = *(const CL_VEC *)(corner + CL_VLEN);        \
+    for (long z = 0; z < planes; z++)                                                     \
+        for (long r = 0; r < rows; r++)                                                   \
+            for (long p = z == 0 && r == 0; p < pixels; p++) {                            \
+                const CL_T *in = corner + z * plane_step + r * row_step + p * c;          \
+                const CL_VEC v0 = *(const CL_VEC *)in;                                    \
+                const CL_VEC v1 = *(const CL_VEC *)(in + CL_VLEN);                        \
+                const CL_IVEC m0 = WINS(v0, b0) | (v0 != v0);                             \
+                const CL_IVEC m1 = WINS(v1, b1) | (v1 != v1);                             \
+                b0 = (CL_VEC)(((CL_IVEC)v0 & m0) | ((CL_IVEC)b0 & ~m0));                  \
+                b1 = (CL_VEC)(((CL_IVEC)v1 & m1) | ((CL_IVEC)b1 & ~m1));                  \
+            }                                                                             \
+    *(CL_VEC *)best = b0;                                                                 \
+    *(CL_VEC *)(best + CL_VLEN) = b1;                                                     \
+}
+#define CL_GREATER(v, b) ((v) > (b))
+#define CL_LESS(v, b) ((v) < (b))
+CL_WINDOW_BLOCK(max_block, CL_GREATER)
+CL_WINDOW_BLOCK(min_block, CL_LESS)
+#undef CL_GREATER
+#undef CL_LESS
+#undef CL_WINDOW_BLOCK
+
+/* best = the max (is_max) or min, per channel, of a pooling window whose first pixel is
+ * corner; a NaN always wins. Blocks of 2 x 16 bytes of channels, their running extreme
+ * kept in registers across the window's pixels instead of loaded and stored once per
+ * pixel; the channels past the last whole block one at a time. */
+static inline void CL_FN(window_extreme)(CL_T *best, const CL_T *corner, long planes,
+                                         long plane_step, long rows, long row_step,
+                                         long pixels, long c, int is_max)
 {
-    const CL_T one = 1, zero = 0;
-    if (first) {
-        for (long cc = 0; cc < c; cc++) best[cc] = run[cc];
-        run += c;
-        pixels--;
-    }
+    long cc = 0;
     if (is_max)
-        for (long p = 0; p < pixels; p++, run += c)
-            for (long cc = 0; cc < c; cc++) {
-                const CL_T v = run[cc], b = best[cc];
-                const CL_T wins = v > b ? one : zero, v_nan = v != v ? one : zero;
-                best[cc] = wins + v_nan > zero ? v : b;
-            }
+        for (; cc + 2 * CL_VLEN <= c; cc += 2 * CL_VLEN)
+            CL_FN(max_block)(best + cc, corner + cc, planes, plane_step, rows, row_step,
+                             pixels, c);
     else
-        for (long p = 0; p < pixels; p++, run += c)
-            for (long cc = 0; cc < c; cc++) {
-                const CL_T v = run[cc], b = best[cc];
-                const CL_T wins = v < b ? one : zero, v_nan = v != v ? one : zero;
-                best[cc] = wins + v_nan > zero ? v : b;
-            }
+        for (; cc + 2 * CL_VLEN <= c; cc += 2 * CL_VLEN)
+            CL_FN(min_block)(best + cc, corner + cc, planes, plane_step, rows, row_step,
+                             pixels, c);
+    for (; cc < c; cc++) {
+        CL_T b = corner[cc];
+        for (long z = 0; z < planes; z++)
+            for (long r = 0; r < rows; r++)
+                for (long p = z == 0 && r == 0; p < pixels; p++) {
+                    const CL_T v = corner[z * plane_step + r * row_step + p * c + cc];
+                    if ((is_max ? v > b : v < b) || (v != v && b == b)) b = v;
+                }
+        best[cc] = b;
+    }
 }
 
 /* For `pixels` consecutive pixels of a pooling window (one window row): d = grad where a
@@ -83,4 +122,7 @@ static inline void CL_FN(place_gradient)(const CL_T *restrict run, const CL_T *r
         }
 }
 
+#undef CL_VEC
+#undef CL_IVEC
+#undef CL_VLEN
 #undef CL_FN
