@@ -7,6 +7,7 @@ The fuzz tests' example counts are in fuzz_cases.py.
 """
 import faulthandler
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -21,6 +22,13 @@ settings.register_profile("ci", deadline=None, derandomize=True, database=None,
 settings.register_profile("long", deadline=None, print_blob=True,
                           suppress_health_check=SUPPRESSED)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# A suite started in the background by a non-interactive shell (`cmd &`, nohup) inherits
+# an ignored SIGINT: Python then installs no KeyboardInterrupt handler, here or in the
+# children the Ctrl-C tests start, and their SIGINT is silently lost (seen: the CLI
+# test's child trained on for its whole timeout). The tests need Python's own handler.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture

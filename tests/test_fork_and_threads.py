@@ -23,6 +23,8 @@ CHILD_TIMEOUT = 60
 WATCHDOG_SECONDS = 300
 # What set_num_threads(2) gives outside forked children.
 TWO = 2 if config._openmp_helpers.openmp_enabled() else 1
+# A serial build starts no OpenMP pool: a forked child has nothing to fall back from.
+needs_openmp = pytest.mark.skipif(TWO == 1, reason="serial build: one thread everywhere")
 
 
 @pytest.fixture
@@ -87,6 +89,7 @@ def wait_for_child(pid):
     pytest.fail(f"the forked child hung for {CHILD_TIMEOUT} s")
 
 
+@needs_openmp
 def test_a_forked_child_keeps_working_after_the_parent_ran_threads(two_threads, watchdog):
     watchdog(WATCHDOG_SECONDS)
     matches_reference(0)  # the parent now holds an OpenMP thread pool
@@ -122,9 +125,8 @@ sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
+@needs_openmp
 def test_a_child_forked_before_any_threads_were_started_keeps_its_threads(tmp_path):
-    if not config._openmp_helpers.openmp_enabled():
-        pytest.skip("serial build: one thread everywhere")
     run = subprocess.run([sys.executable, "-c", FRESH_PARENT], timeout=CHILD_TIMEOUT,
                          capture_output=True, text=True, env=child_env(), cwd=tmp_path)
     assert run.returncode == 0, run.stderr
@@ -147,6 +149,7 @@ def test_multiprocessing_workers(method, threads, two_threads, watchdog):
     assert used == [threads] * 4
 
 
+@needs_openmp
 def test_show_config_names_a_forked_child(two_threads, watchdog, capfd):
     watchdog(WATCHDOG_SECONDS)
     matches_reference(0)

@@ -27,11 +27,12 @@ def abort_job_on_uncaught_exception(comm):
         if issubclass(kind, KeyboardInterrupt):
             return previous(kind, value, tb)
         try:
-            sys.stderr.write(f"fastconv.distribute: rank {rank} of {size} failed; ending "
-                             f"the job on every rank.\n")
-            traceback.print_exception(kind, value, tb, file=sys.stderr)
+            # The summary first, flushed on its own: MPI_Abort can end mpiexec's
+            # forwarding of stderr part-way through the traceback (seen in the suite).
             sys.stderr.write(f"fastconv.distribute: rank {rank} of {size} failed with "
-                             f"{kind.__name__}: {value}\n")
+                             f"{kind.__name__}: {value}; ending the job on every rank.\n")
+            sys.stderr.flush()
+            traceback.print_exception(kind, value, tb, file=sys.stderr)
             sys.stderr.flush()
         finally:
             comm.Abort(ABORT_STATUS)
