@@ -15,10 +15,12 @@ cdef extern from "channel_loops.h" nogil:
     void fc_window_extreme_f64(double *best, const double *corner, long planes,
                                long plane_step, long rows, long row_step, long pixels, long c,
                                int is_max)
-    void fc_place_gradient_f32(const float *run, const float *best, const float *grad,
-                               float *taken, float *d, long pixels, long c, int first)
-    void fc_place_gradient_f64(const double *run, const double *best, const double *grad,
-                               double *taken, double *d, long pixels, long c, int first)
+    void fc_window_gradient_f32(const float *x, float *d, const float *grad, float *best,
+                                float *taken, long planes, long plane_step, long rows,
+                                long row_step, long pixels, long c, int is_max)
+    void fc_window_gradient_f64(const double *x, double *d, const double *grad, double *best,
+                                double *taken, long planes, long plane_step, long rows,
+                                long row_step, long pixels, long c, int is_max)
 
 
 cdef inline void copy_masked(floating *dst, const floating *src, const floating *mask,
@@ -62,13 +64,16 @@ cdef inline void window_extreme(floating *best, const floating *corner, long pla
                               is_max)
 
 
-cdef inline void place_gradient(const floating *run, const floating *best,
-                                const floating *grad, floating *taken, floating *d,
-                                long pixels, long c, bint first) noexcept nogil:
-    """For `pixels` consecutive pixels at run (and d): d = grad where the pixel is the
-    first seen equal to its window's extreme, else 0. first: the window's first row
-    (taken starts at 0)."""
+cdef inline void window_gradient(const floating *x, floating *d, const floating *grad,
+                                 floating *best, floating *taken, long planes,
+                                 long plane_step, long rows, long row_step, long pixels, long c,
+                                 bint is_max) noexcept nogil:
+    """One pooling window's gradient (non-overlapping windows): d (dx at the window's first
+    pixel x) = grad at the first pixel equal to the window's max (is_max) or min, per
+    channel, 0 elsewhere; best and taken: C elements of scratch each."""
     if floating is float:
-        fc_place_gradient_f32(run, best, grad, taken, d, pixels, c, first)
+        fc_window_gradient_f32(x, d, grad, best, taken, planes, plane_step, rows, row_step,
+                               pixels, c, is_max)
     else:
-        fc_place_gradient_f64(run, best, grad, taken, d, pixels, c, first)
+        fc_window_gradient_f64(x, d, grad, best, taken, planes, plane_step, rows, row_step,
+                               pixels, c, is_max)

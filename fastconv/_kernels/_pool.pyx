@@ -18,7 +18,7 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 from libc.string cimport memcpy, memset
 
-from fastconv._kernels._channel_loops cimport add_to, place_gradient, window_extreme
+from fastconv._kernels._channel_loops cimport add_to, window_extreme, window_gradient
 from fastconv._kernels._microkernel cimport fc_alloc, fc_free
 
 cdef enum:
@@ -118,7 +118,7 @@ cdef void backward_disjoint_row(const floating *dy__ndhwc, const floating *x__nd
                                 floating *best, floating *taken) noexcept nogil:
     """dx of the input rows under window row `row` (non-overlapping windows): every element
     written once, directly; columns no window covers zeroed when `gaps`."""
-    cdef long plane = row // g.oh, img = plane // g.od, ox, z, y, at
+    cdef long plane = row // g.oh, img = plane // g.od, ox, z, at
     cdef Window win
     cdef const floating *grad
     window_rows(g, plane % g.od, row % g.oh, &win)
@@ -132,14 +132,12 @@ cdef void backward_disjoint_row(const floating *dy__ndhwc, const floating *x__nd
         if g.mode == POOL_AVG:
             spread_average(dx__ndhwc, grad, g, img, &win, False)
             continue
-        extreme_of(x__ndhwc, g, img, &win, best)
         # The first pixel equal to the extreme (or the first NaN when the extreme is NaN)
-        # gets the gradient, the rest zero; branch-free, so it vectorises over channels.
-        for z in range(win.z0, win.z1):
-            for y in range(win.y0, win.y1):
-                at = pixel_index(g, img, z, y, win.x0) * g.c
-                place_gradient(x__ndhwc + at, best, grad, taken, dx__ndhwc + at,
-                               win.x1 - win.x0, g.c, z == win.z0 and y == win.y0)
+        # gets the gradient, the rest zero.
+        at = pixel_index(g, img, win.z0, win.y0, win.x0) * g.c
+        window_gradient(x__ndhwc + at, dx__ndhwc + at, grad, best, taken, win.z1 - win.z0,
+                        g.h * g.w * g.c, win.y1 - win.y0, g.w * g.c, win.x1 - win.x0, g.c,
+                        g.mode == POOL_MAX)
 
 
 cdef void backward_overlapping_image(const floating *dy__ndhwc, const floating *x__ndhwc,
