@@ -108,6 +108,7 @@ cdef int backward_data_transposed(const fc_variant *var, const floating *dy__ndh
 # costs more than it saves (C = 1 or 3 in a network's first layer).
 cdef enum:
     SHORT_RUN = 4
+    TAP_FIELDS = 5   # per column q of W^T: a, r, s, c and the offset into dx (col2im)
 
 
 cdef inline void input_corners(long *iz0, long *iy0, long *ix0, long *corner, bint *whole,
@@ -142,6 +143,14 @@ cdef inline void input_corners(long *iz0, long *iy0, long *ix0, long *corner, bi
                 oy = 0
                 y0 = -g.pt
                 z0 = z0 + sd
+
+
+cdef inline bint all_whole(const bint *whole, long m) noexcept nogil:
+    cdef long i
+    for i in range(m):
+        if not whole[i]:
+            return False
+    return True
 
 
 cdef void col2im_image(const fc_variant *var, long img, const floating *dy__ndhwk,
@@ -185,10 +194,10 @@ cdef void col2im_image(const fc_variant *var, long img, const floating *dy__ndhw
                     # The panel is one tap (a, r, s) and nr whole channels: the micro-kernel
                     # adds each row straight into its dx pixel (NULL: outside the image).
                     q0 = pn * nr
-                    tz = tap[4 * q0] * dd
-                    ty = tap[4 * q0 + 1] * dh
-                    tx = tap[4 * q0 + 2] * dw
-                    target = dximg + ((tz * h + ty) * w + tx) * c + j * cg + tap[4 * q0 + 3]
+                    tz = tap[TAP_FIELDS * q0] * dd
+                    ty = tap[TAP_FIELDS * q0 + 1] * dh
+                    tx = tap[TAP_FIELDS * q0 + 2] * dw
+                    target = dximg + tap[TAP_FIELDS * q0 + 4] + j * cg
                     for i in range(mr):
                         # One unsigned compare per axis: a negative index wraps to huge.
                         inside = i < m and (
@@ -206,12 +215,22 @@ cdef void col2im_image(const fc_variant *var, long img, const floating *dy__ndhw
                 # consecutive channels (one tap) at a time: contiguous vector adds.
                 q = pn * nr
                 q_end = pn * nr + min(kdg - pn * nr, nr)
+                if cg == 1 and all_whole(whole, m):
+                    # One channel per tap, every tap inside: one add per tile element, a
+                    # dy pixel at a time (C = 1 layers: 54 scalar adds per 3x3 tile).
+                    for ii in range(m):
+                        target = dximg + corner[ii] + j
+                        source = tile + ii * nr - pn * nr
+                        for q in range(pn * nr, q_end):
+                            target[tap[TAP_FIELDS * q + 4]] = (target[tap[TAP_FIELDS * q + 4]]
+                                                               + source[q])
+                    continue
                 while q < q_end:
-                    c0 = tap[4 * q + 3]
+                    c0 = tap[TAP_FIELDS * q + 3]
                     length = min(cg - c0, q_end - q)
-                    tz = tap[4 * q] * dd
-                    ty = tap[4 * q + 1] * dh
-                    tx = tap[4 * q + 2] * dw
+                    tz = tap[TAP_FIELDS * q] * dd
+                    ty = tap[TAP_FIELDS * q + 1] * dh
+                    tx = tap[TAP_FIELDS * q + 2] * dw
                     delta = ((tz * h + ty) * w + tx) * c + j * cg + c0
                     for ii in range(m):
                         # One unsigned compare per axis: a negative index wraps to huge.
@@ -234,12 +253,13 @@ cdef int backward_data_col2im(const fc_variant *var, const floating *dy__ndhwk,
                               int nthreads) noexcept nogil:
     cdef int nr = tile_cols_of(var, dx__ndhwc)
     cdef long kdg = g.kd * g.kh * g.kw * g.cg, panels = (kdg + nr - 1) // nr
-    cdef long rows = g.n * g.od * g.oh, row_len = g.ow * g.k, img, j, pn, kk, jj, q
+    cdef long rows = g.n * g.od * g.oh, row_len = g.ow * g.k, img, j, pn, kk, jj, q, a, r, s, cc
     cdef floating *dst
     # Per group, W^T as B panels: rows the group's output channels, NR taps (r, s, c).
     cdef floating *wt_pack__gpkn = <floating *>fc_alloc(
         sizeof(floating) * g.groups * panels * g.kg * nr)
-    cdef long *tap = <long *>fc_alloc(sizeof(long) * 4 * kdg)   # q -> (a, r, s, c)
+    # q -> (a, r, s, c, the tap's offset from the window corner in an image's dx)
+    cdef long *tap = <long *>fc_alloc(sizeof(long) * TAP_FIELDS * kdg)
     # The micro-kernel reads dy in place: a masked dy must exist as a whole first.
     cdef floating *dy_masked = NULL
     cdef bint ok = True
@@ -249,10 +269,15 @@ cdef int backward_data_col2im(const fc_variant *var, const floating *dy__ndhwk,
         dy__ndhwk = dy_masked
     if ok and wt_pack__gpkn != NULL and tap != NULL:
         for q in range(kdg):
-            tap[4 * q] = q // (g.kh * g.kw * g.cg)
-            tap[4 * q + 1] = q // (g.kw * g.cg) % g.kh
-            tap[4 * q + 2] = q // g.cg % g.kw
-            tap[4 * q + 3] = q % g.cg
+            a = q // (g.kh * g.kw * g.cg)
+            r = q // (g.kw * g.cg) % g.kh
+            s = q // g.cg % g.kw
+            cc = q % g.cg
+            tap[TAP_FIELDS * q] = a
+            tap[TAP_FIELDS * q + 1] = r
+            tap[TAP_FIELDS * q + 2] = s
+            tap[TAP_FIELDS * q + 3] = cc
+            tap[TAP_FIELDS * q + 4] = ((a * g.dd * g.h + r * g.dh) * g.w + s * g.dw) * g.c + cc
         # wt_pack[group][panel][kk][jj] = w[(a,r,s,c) = panel*nr + jj][group*KG + kk].
         for j in range(g.groups):
             for pn in range(panels):
