@@ -176,6 +176,7 @@ cdef void col2im_image(const fc_variant *var, long img, const floating *dy__ndhw
     cdef long ix0[FC_MR_MAX]     # each dy pixel's window corner in x
     cdef long corner[FC_MR_MAX]  # ... as an offset into the image's dx
     cdef bint whole[FC_MR_MAX]   # ... and whether all its taps fall inside dx
+    cdef bint tile_inside        # ... for every dy pixel of the tile
     cdef floating *dst[FC_MR_MAX]
     cdef floating *dximg = dx__ndhwc + img * d * h * w * c
     cdef const floating *wt_group
@@ -184,6 +185,7 @@ cdef void col2im_image(const fc_variant *var, long img, const floating *dy__ndhw
         m0 = tile_index * mr
         m = min(pixels - m0, mr)
         input_corners(iz0, iy0, ix0, corner, whole, m0, mr, g)
+        tile_inside = all_whole(whole, m)
         for j in range(g.groups):
             # A: the group's columns of dy, read in place.
             for i in range(mr):
@@ -215,7 +217,7 @@ cdef void col2im_image(const fc_variant *var, long img, const floating *dy__ndhw
                 # consecutive channels (one tap) at a time: contiguous vector adds.
                 q = pn * nr
                 q_end = pn * nr + min(kdg - pn * nr, nr)
-                if cg == 1 and all_whole(whole, m):
+                if cg == 1 and tile_inside:
                     # One channel per tap, every tap inside: one add per tile element, a
                     # dy pixel at a time (C = 1 layers: 54 scalar adds per 3x3 tile).
                     for ii in range(m):
@@ -231,7 +233,7 @@ cdef void col2im_image(const fc_variant *var, long img, const floating *dy__ndhw
                     tz = tap[TAP_FIELDS * q] * dd
                     ty = tap[TAP_FIELDS * q + 1] * dh
                     tx = tap[TAP_FIELDS * q + 2] * dw
-                    delta = ((tz * h + ty) * w + tx) * c + j * cg + c0
+                    delta = tap[TAP_FIELDS * q + 4] + j * cg
                     for ii in range(m):
                         # One unsigned compare per axis: a negative index wraps to huge.
                         if whole[ii] or (<unsigned long>(iz0[ii] + tz) < <unsigned long>d
@@ -265,7 +267,7 @@ cdef int backward_data_col2im(const fc_variant *var, const floating *dy__ndhwk,
     cdef bint ok = True
     if mask != NULL:
         dy_masked = masked_copy(dy__ndhwk, mask, rows, row_len, nthreads)
-        ok = ok and dy_masked != NULL
+        ok = dy_masked != NULL
         dy__ndhwk = dy_masked
     if ok and wt_pack__gpkn != NULL and tap != NULL:
         for q in range(kdg):

@@ -100,6 +100,36 @@ static inline void CL_FN(extreme_update)(CL_T *restrict best, const CL_T *restri
         }
 }
 
+/* The window's extreme per channel into best, for the whole blocks of 2 x 16 bytes of
+ * channels, over the pixels at corner + off[0 .. count): the first channel left over. */
+static inline long CL_FN(extreme_blocks)(CL_T *best, const CL_T *corner, const long *off,
+                                         long count, long c, int is_max)
+{
+    long cc = 0;
+    if (is_max)
+        for (; cc + 2 * CL_VLEN <= c; cc += 2 * CL_VLEN)
+            CL_FN(max_block)(best + cc, corner + cc, off, count);
+    else
+        for (; cc + 2 * CL_VLEN <= c; cc += 2 * CL_VLEN)
+            CL_FN(min_block)(best + cc, corner + cc, off, count);
+    return cc;
+}
+
+/* The window's extreme for channels [cc, c), a pixel at a time with best in memory. */
+static inline void CL_FN(extreme_tail)(CL_T *restrict best, const CL_T *restrict corner,
+                                       long cc, long planes, long plane_step, long rows,
+                                       long row_step, long pixels, long c, int is_max)
+{
+    if (cc == c)
+        return;
+    for (long i = cc; i < c; i++) best[i] = corner[i];
+    for (long z = 0; z < planes; z++)
+        for (long r = 0; r < rows; r++)
+            for (long p = z == 0 && r == 0; p < pixels; p++)
+                CL_FN(extreme_update)(best + cc, corner + z * plane_step + r * row_step + p * c
+                                      + cc, c - cc, is_max);
+}
+
 /* best = the max (is_max) or min, per channel, of the pooling window of planes x rows x
  * pixels whose first pixel is corner (pixels c apart, rows row_step, planes plane_step);
  * a NaN always wins. Up to CL_MAX_PIXELS pixels: their offsets listed once, then blocks of
@@ -113,21 +143,10 @@ static inline void CL_FN(window_extreme)(CL_T *restrict best, const CL_T *restri
     long off[CL_MAX_PIXELS], cc = 0;
     if (count <= CL_MAX_PIXELS) {
         CL_FN(window_offsets)(off, planes, plane_step, rows, row_step, pixels, c);
-        if (is_max)
-            for (; cc + 2 * CL_VLEN <= c; cc += 2 * CL_VLEN)
-                CL_FN(max_block)(best + cc, corner + cc, off, count);
-        else
-            for (; cc + 2 * CL_VLEN <= c; cc += 2 * CL_VLEN)
-                CL_FN(min_block)(best + cc, corner + cc, off, count);
-        if (cc == c)
-            return;
+        cc = CL_FN(extreme_blocks)(best, corner, off, count, c, is_max);
     }
-    for (long i = cc; i < c; i++) best[i] = corner[i];
-    for (long z = 0; z < planes; z++)
-        for (long r = 0; r < rows; r++)
-            for (long p = z == 0 && r == 0; p < pixels; p++)
-                CL_FN(extreme_update)(best + cc, corner + z * plane_step + r * row_step + p * c
-                                      + cc, c - cc, is_max);
+    CL_FN(extreme_tail)(best, corner, cc, planes, plane_step, rows, row_step, pixels, c,
+                        is_max);
 }
 
 /* For `pixels` pixels `step` apart of a pooling window (one window row), `lanes`
@@ -166,17 +185,20 @@ static inline void CL_FN(window_gradient)(const CL_T *x, CL_T *d, const CL_T *gr
                                           long pixels, long c, int is_max)
 {
     const long count = planes * rows * pixels;
-    long off[CL_MAX_PIXELS], cc = 0;
-    CL_FN(window_extreme)(best, x, planes, plane_step, rows, row_step, pixels, c, is_max);
+    long off[CL_MAX_PIXELS], cc = 0, done = 0;
     if (count <= CL_MAX_PIXELS) {
         CL_FN(window_offsets)(off, planes, plane_step, rows, row_step, pixels, c);
-        for (; cc + 2 * CL_VLEN <= c; cc += 2 * CL_VLEN) {
+        done = CL_FN(extreme_blocks)(best, x, off, count, c, is_max);
+    }
+    CL_FN(extreme_tail)(best, x, done, planes, plane_step, rows, row_step, pixels, c, is_max);
+    if (count <= CL_MAX_PIXELS) {
+        for (; cc < done; cc += 2 * CL_VLEN) {
             const CL_VEC b0 = *(const CL_VEC *)(best + cc);
             const CL_VEC b1 = *(const CL_VEC *)(best + cc + CL_VLEN);
             const CL_IVEC g0 = (CL_IVEC)*(const CL_VEC *)(grad + cc);
             const CL_IVEC g1 = (CL_IVEC)*(const CL_VEC *)(grad + cc + CL_VLEN);
             const CL_IVEC b0_nan = b0 != b0, b1_nan = b1 != b1;
-            CL_IVEC t0 = b0_nan & 0, t1 = b1_nan & 0;
+            CL_IVEC t0 = {0}, t1 = {0};
             for (long i = 0; i < count; i++) {
                 const CL_T *in = x + off[i] + cc;
                 const CL_VEC v0 = *(const CL_VEC *)in, v1 = *(const CL_VEC *)(in + CL_VLEN);
