@@ -14,7 +14,7 @@ the first training or inference call, not at `import fastconv`.
 import contextlib
 import functools
 
-__all__ = ["controller", "single_threaded_blas", "openmp_limit", "describe_pools"]
+__all__ = ["controller", "single_threaded_blas", "describe_pools"]
 
 
 @functools.lru_cache(maxsize=None)
@@ -30,18 +30,6 @@ def single_threaded_blas():
     """Run the block (or decorated function) with NumPy's BLAS limited to one thread."""
     with controller().limit(limits=1, user_api="blas"):
         yield
-
-
-@functools.lru_cache(maxsize=None)
-def _openmp_libraries():
-    return tuple(controller().select(user_api="openmp").lib_controllers)
-
-
-def openmp_limit():
-    """The smallest thread count the OpenMP runtimes are set to now (omp_get_max_threads:
-    what `threadpoolctl.threadpool_limits(n, "openmp")` lowers), or None without one."""
-    counts = [n for n in (lib.get_num_threads() for lib in _openmp_libraries()) if n]
-    return min(counts) if counts else None
 
 
 def describe_pools():

@@ -113,6 +113,8 @@ def compute_dtype(*arrays):
 
 def as_int(name, value):
     """An int from a Python/NumPy integer; TypeError for bool, float, str, None."""
+    if type(value) is int:  # the common case, without the slow Integral ABC check
+        return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r}")
     return operator.index(value)
@@ -121,18 +123,21 @@ def as_int(name, value):
 COUNT_WORDS = {2: "a pair", 3: "a triple"}
 
 
+def _int_spelling(count):
+    return f"an int or {COUNT_WORDS.get(count, f'{count}')} of ints"
+
+
 def int_tuple(name, value, count, minimum=1):
     """Normalise an int or `count` ints to a tuple of `count` ints, each >= minimum."""
-    spelling = f"an int or {COUNT_WORDS.get(count, f'{count}')} of ints"
     if isinstance(value, (tuple, list)):
         if len(value) != count:
-            raise ValueError(f"{name} must be {spelling}, got {value!r}")
-        values = tuple(as_int(name, v) for v in value)
+            raise ValueError(f"{name} must be {_int_spelling(count)}, got {value!r}")
+        values = tuple([as_int(name, v) for v in value])
     else:
         try:
             v = as_int(name, value)
         except TypeError:
-            raise TypeError(f"{name} must be {spelling}, got {value!r}") from None
+            raise TypeError(f"{name} must be {_int_spelling(count)}, got {value!r}") from None
         values = (v,) * count
     if min(values) < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
