@@ -44,3 +44,34 @@ def test_model_benchmark_and_chart(tmp_path):
     # seconds is printed to 3 significant digits, images/s from the exact time.
     assert seconds > 0 and abs(images_per_s * seconds / 256 - 1) < 0.2
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+COMPARE_BUILDS_PY = RUN_PY.parent / "compare_builds.py"
+
+
+def test_compare_builds_against_a_copy_of_itself(tmp_path):
+    """The build under test compared with itself, loaded a second time under another name:
+    both builds' rows are printed and their outputs agree."""
+    import fastconv
+    proc = subprocess.run(
+        [sys.executable, str(COMPARE_BUILDS_PY), str(Path(fastconv.__file__).parent),
+         "--quick", "--rounds", "2", "--shapes", SMALL_SHAPE, "pool-24"],
+        capture_output=True, text=True, env=child_env(), timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split(" | ") for line in proc.stdout.splitlines() if line.startswith("| `")]
+    assert [(r[0], r[1]) for r in rows] == [
+        (f"| `{SMALL_SHAPE}`", "forward"), (f"| `{SMALL_SHAPE}`", "backward-all"),
+        ("| `pool-24`", "forward"), ("| `pool-24`", "backward")]
+    assert all(float(r[4]) > 0 for r in rows)
+
+
+def test_compare_builds_renames_every_form_of_import():
+    from fastconv.benchmark.compare_builds import rename_imports
+    source = ("import fastconv\nimport fastconv.reference\nfrom fastconv import ops\n"
+              "    from fastconv.ops import conv2d\nimport fastconv.ops as ops\n"
+              "import fastconvx\nx = 'fastconv.Sequential'\n")
+    assert rename_imports(source) == (
+        "import fastconv_base as fastconv\n"
+        "import fastconv_base.reference; fastconv = fastconv_base\n"
+        "from fastconv_base import ops\n    from fastconv_base.ops import conv2d\n"
+        "import fastconv_base.ops as ops\nimport fastconvx\nx = 'fastconv.Sequential'\n")
