@@ -78,13 +78,20 @@ def _one_blas_thread(call):
     return run
 
 
+def random_inputs(shape, dtype, rng):
+    """Standard-normal inputs of one shape: x, w and b (a convolution's), then dy."""
+    inputs = dict(x=rng.standard_normal(shape.x_shape, dtype=dtype))
+    if isinstance(shape, ConvShape):
+        inputs.update(w=rng.standard_normal(shape.w_shape, dtype=dtype),
+                      b=rng.standard_normal(shape.k, dtype=dtype))
+    inputs["dy"] = rng.standard_normal(shape.geometry().out_shape, dtype=dtype)
+    return inputs
+
+
 def _conv_cases(shape, dtype, rng):
     g = shape.geometry()
-    x = rng.standard_normal(shape.x_shape, dtype=dtype)
-    w = rng.standard_normal(shape.w_shape, dtype=dtype)
-    b = rng.standard_normal(shape.k, dtype=dtype)
-    dy = rng.standard_normal(g.out_shape, dtype=dtype)
-    inputs = dict(x=x, w=w, b=b, dy=dy)
+    inputs = random_inputs(shape, dtype, rng)
+    x, w, b, dy = (inputs[name] for name in ("x", "w", "b", "dy"))
     flops = shape.flops()
     forward, backward, backward_input, backward_weight = (
         _transposed_calls if shape.transposed else _conv_calls)(shape, g, x, w, b, dy)
@@ -166,10 +173,8 @@ def _transposed_calls(shape, g, x, w, b, dy):
 
 
 def _pool_cases(shape, dtype, rng):
-    g = shape.geometry()
-    x = rng.standard_normal(shape.x_shape, dtype=dtype)
-    dy = rng.standard_normal(g.out_shape, dtype=dtype)
-    inputs = dict(x=x, dy=dy)
+    inputs = random_inputs(shape, dtype, rng)
+    x, dy = inputs["x"], inputs["dy"]
     # Bytes fastconv must move: forward reads x and writes y; backward reads dy and x
     # (the argmax is recomputed from x) and writes dx.
     forward_bytes = (x.size + dy.size) * dtype.itemsize

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 import fastconv
+from fastconv.benchmark.cases import random_inputs
 from fastconv.benchmark.shapes import CLASSIC, GROUPS, POOLING, SHAPE_NAMES, ConvShape, select
 from fastconv.benchmark.timing import interleaved_times
 
@@ -90,13 +91,9 @@ def load_other_build(path, workdir):
     return importlib.import_module(ALIAS)
 
 
-def _conv_calls(shape, rng, dtype):
+def _conv_calls(shape, inputs):
     """{pass: fn(module)} of one ConvShape through the public API."""
-    g = shape.geometry()
-    x = rng.standard_normal(shape.x_shape, dtype=dtype)
-    w = rng.standard_normal(shape.w_shape, dtype=dtype)
-    b = rng.standard_normal(shape.k, dtype=dtype)
-    dy = rng.standard_normal(g.out_shape, dtype=dtype)
+    x, w, b, dy = (inputs[name] for name in ("x", "w", "b", "dy"))
     args = dict(strides=shape.strides, padding=shape.padding)
     args.update({k: v for k, v in (("dilation", shape.dilation), ("groups", shape.groups))
                  if v != 1})
@@ -105,9 +102,8 @@ def _conv_calls(shape, rng, dtype):
             "backward-all": lambda m: getattr(m, name + "_backward")(dy, x, w, **args)}
 
 
-def _pool_calls(shape, rng, dtype):
-    x = rng.standard_normal(shape.x_shape, dtype=dtype)
-    dy = rng.standard_normal(shape.geometry().out_shape, dtype=dtype)
+def _pool_calls(shape, inputs):
+    x, dy = inputs["x"], inputs["dy"]
     args = (shape.pool, None, "valid", "max")
     return {"forward": lambda m: m.pool2d(x, *args),
             "backward": lambda m: m.pool2d_backward(dy, x, *args)}
@@ -132,8 +128,8 @@ def compare(shapes, other, rounds, dtype="float32", out=sys.stdout):
     print("| --- | --- | ---: | ---: | ---: | --- |", file=out, flush=True)
     rows = []
     for shape in shapes:
-        calls = (_conv_calls if isinstance(shape, ConvShape) else _pool_calls)(
-            shape, np.random.default_rng(0), np.dtype(dtype))
+        inputs = random_inputs(shape, np.dtype(dtype), np.random.default_rng(0))
+        calls = (_conv_calls if isinstance(shape, ConvShape) else _pool_calls)(shape, inputs)
         for pass_name, call in calls.items():
             try:
                 agree = _outputs_agree(call(fastconv), call(other))
