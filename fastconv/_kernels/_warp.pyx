@@ -1,4 +1,3 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """Batched affine warp of channels-last images: the kernel behind the augmentation layers.
 
 Contract: images (N, H, W, C) and out (N, OH, OW, C) C-contiguous, of one floating type;
