@@ -122,8 +122,8 @@ cdef inline void input_corners(long *iz0, long *iy0, long *ix0, long *corner, bi
     cdef long d = g.d, h = g.h, w = g.w, c = g.c, i
     # The last tap's reach beyond the corner, per axis.
     cdef long z_reach = (g.kd - 1) * g.dd, y_reach = (g.kh - 1) * g.dh
-    cdef long x_reach = (g.kw - 1) * g.dw
-    cdef long ox = p0 % ow, oy = p0 // ow % oh, oz = p0 // (ow * oh)
+    cdef long x_reach = (g.kw - 1) * g.dw, ox, oy, oz
+    pixel_position(p0, g, &oz, &oy, &ox)   # p0 < OD*OH*OW: image 0, oz the plane
     cdef long z0 = oz * sd - g.pf, y0 = oy * sh - g.pt, x0 = ox * sw - g.pl, left = -g.pl
     for i in range(count):
         iz0[i] = z0

@@ -67,6 +67,21 @@ cdef void pack_panels(floating *pack__pkn, const floating *src, const floating *
                 d[j] = 0
 
 
+cdef inline long pixel_position(long p, const ConvShape *g, long *oz, long *oy,
+                                long *ox) noexcept nogil:
+    """Output pixel p of N*OD*OH*OW as (image, returned; oz, oy, ox). Two divisions, the
+    remainders by multiplication, and none by a depth of 1: the five of `%` and `//`
+    were a sixth of the forward driver's time on one-channel layers."""
+    cdef long rows = p // g.ow, plane = rows // g.oh, img = plane
+    ox[0] = p - rows * g.ow
+    oy[0] = rows - plane * g.oh
+    oz[0] = 0
+    if g.od != 1:
+        img = plane // g.od
+        oz[0] = plane - img * g.od
+    return img
+
+
 cdef inline void window_corners(long *out, long p0, long count,
                                 const ConvShape *g) noexcept nogil:
     """out[i]: the padded input's offset of the window corner of output pixel p0 + i (of
@@ -74,15 +89,8 @@ cdef inline void window_corners(long *out, long p0, long count,
     pixel. The shape's fields are read into locals once: through g they would be reloaded
     after every store into out (long, like them), a third of the forward's driver
     instructions on small layers."""
-    cdef long ow = g.ow, oh = g.oh, od = g.od, step = g.sw * g.c, i
-    # Two divisions, the remainders by multiplication, and none by a depth of 1: the
-    # five of `%` and `//` were a sixth of the forward driver's time on one-channel layers.
-    cdef long rows = p0 // ow, ox = p0 - rows * ow
-    cdef long plane = rows // oh, oy = rows - plane * oh
-    cdef long img = plane, oz = 0
-    if od != 1:
-        img = plane // od
-        oz = plane - img * od
+    cdef long ow = g.ow, oh = g.oh, od = g.od, step = g.sw * g.c, i, ox, oy, oz
+    cdef long img = pixel_position(p0, g, &oz, &oy, &ox)
     cdef long offset = corner_offset(g, img, oz, oy) + ox * step
     for i in range(count):
         out[i] = offset

@@ -132,21 +132,33 @@ static inline void CL_FN(extreme_tail)(CL_T *restrict best, const CL_T *restrict
 
 /* best = the max (is_max) or min, per channel, of the pooling window of planes x rows x
  * pixels whose first pixel is corner (pixels c apart, rows row_step, planes plane_step);
- * a NaN always wins. Up to CL_MAX_PIXELS pixels: their offsets listed once, then blocks of
- * 2 x 16 bytes of channels with the running extreme in registers, the channels past the
- * last block through the per-pixel loop; larger windows: the per-pixel loop throughout. */
+ * a NaN always wins. Up to CL_MAX_PIXELS pixels: their offsets listed once into off, then
+ * blocks of 2 x 16 bytes of channels with the running extreme in registers, the channels
+ * past the last block through the per-pixel loop; larger windows: the per-pixel loop
+ * throughout. Returns the channels the blocks covered (0 for a larger window). */
+static inline long CL_FN(listed_extreme)(CL_T *restrict best, const CL_T *restrict corner,
+                                         long *off, long planes, long plane_step, long rows,
+                                         long row_step, long pixels, long c, int is_max)
+{
+    const long count = planes * rows * pixels;
+    long done = 0;
+    if (count <= CL_MAX_PIXELS) {
+        CL_FN(window_offsets)(off, planes, plane_step, rows, row_step, pixels, c);
+        done = CL_FN(extreme_blocks)(best, corner, off, count, c, is_max);
+    }
+    CL_FN(extreme_tail)(best, corner, done, planes, plane_step, rows, row_step, pixels, c,
+                        is_max);
+    return done;
+}
+
+/* The window's extreme per channel into best, as listed_extreme. */
 static inline void CL_FN(window_extreme)(CL_T *restrict best, const CL_T *restrict corner,
                                          long planes, long plane_step, long rows,
                                          long row_step, long pixels, long c, int is_max)
 {
-    const long count = planes * rows * pixels;
-    long off[CL_MAX_PIXELS], cc = 0;
-    if (count <= CL_MAX_PIXELS) {
-        CL_FN(window_offsets)(off, planes, plane_step, rows, row_step, pixels, c);
-        cc = CL_FN(extreme_blocks)(best, corner, off, count, c, is_max);
-    }
-    CL_FN(extreme_tail)(best, corner, cc, planes, plane_step, rows, row_step, pixels, c,
-                        is_max);
+    long off[CL_MAX_PIXELS];
+    CL_FN(listed_extreme)(best, corner, off, planes, plane_step, rows, row_step, pixels, c,
+                          is_max);
 }
 
 /* For `pixels` pixels `step` apart of a pooling window (one window row), `lanes`
@@ -185,34 +197,29 @@ static inline void CL_FN(window_gradient)(const CL_T *x, CL_T *d, const CL_T *gr
                                           long pixels, long c, int is_max)
 {
     const long count = planes * rows * pixels;
-    long off[CL_MAX_PIXELS], cc = 0, done = 0;
-    if (count <= CL_MAX_PIXELS) {
-        CL_FN(window_offsets)(off, planes, plane_step, rows, row_step, pixels, c);
-        done = CL_FN(extreme_blocks)(best, x, off, count, c, is_max);
-    }
-    CL_FN(extreme_tail)(best, x, done, planes, plane_step, rows, row_step, pixels, c, is_max);
-    if (count <= CL_MAX_PIXELS) {
-        for (; cc < done; cc += 2 * CL_VLEN) {
-            const CL_VEC b0 = *(const CL_VEC *)(best + cc);
-            const CL_VEC b1 = *(const CL_VEC *)(best + cc + CL_VLEN);
-            const CL_IVEC g0 = (CL_IVEC)*(const CL_VEC *)(grad + cc);
-            const CL_IVEC g1 = (CL_IVEC)*(const CL_VEC *)(grad + cc + CL_VLEN);
-            const CL_IVEC b0_nan = b0 != b0, b1_nan = b1 != b1;
-            CL_IVEC t0 = {0}, t1 = {0};
-            for (long i = 0; i < count; i++) {
-                const CL_T *in = x + off[i] + cc;
-                const CL_VEC v0 = *(const CL_VEC *)in, v1 = *(const CL_VEC *)(in + CL_VLEN);
-                const CL_IVEC hit0 = ((v0 == b0) | ((v0 != v0) & b0_nan)) & ~t0;
-                const CL_IVEC hit1 = ((v1 == b1) | ((v1 != v1) & b1_nan)) & ~t1;
-                *(CL_VEC *)(d + off[i] + cc) = (CL_VEC)(g0 & hit0);
-                *(CL_VEC *)(d + off[i] + cc + CL_VLEN) = (CL_VEC)(g1 & hit1);
-                t0 |= hit0;
-                t1 |= hit1;
-            }
+    long off[CL_MAX_PIXELS], cc = 0;
+    const long done = CL_FN(listed_extreme)(best, x, off, planes, plane_step, rows, row_step,
+                                            pixels, c, is_max);
+    for (; cc < done; cc += 2 * CL_VLEN) {
+        const CL_VEC b0 = *(const CL_VEC *)(best + cc);
+        const CL_VEC b1 = *(const CL_VEC *)(best + cc + CL_VLEN);
+        const CL_IVEC g0 = (CL_IVEC)*(const CL_VEC *)(grad + cc);
+        const CL_IVEC g1 = (CL_IVEC)*(const CL_VEC *)(grad + cc + CL_VLEN);
+        const CL_IVEC b0_nan = b0 != b0, b1_nan = b1 != b1;
+        CL_IVEC t0 = {0}, t1 = {0};
+        for (long i = 0; i < count; i++) {
+            const CL_T *in = x + off[i] + cc;
+            const CL_VEC v0 = *(const CL_VEC *)in, v1 = *(const CL_VEC *)(in + CL_VLEN);
+            const CL_IVEC hit0 = ((v0 == b0) | ((v0 != v0) & b0_nan)) & ~t0;
+            const CL_IVEC hit1 = ((v1 == b1) | ((v1 != v1) & b1_nan)) & ~t1;
+            *(CL_VEC *)(d + off[i] + cc) = (CL_VEC)(g0 & hit0);
+            *(CL_VEC *)(d + off[i] + cc + CL_VLEN) = (CL_VEC)(g1 & hit1);
+            t0 |= hit0;
+            t1 |= hit1;
         }
-        if (cc == c)
-            return;
     }
+    if (cc == c)
+        return;
     for (long z = 0; z < planes; z++)
         for (long r = 0; r < rows; r++) {
             const long at = z * plane_step + r * row_step + cc;
